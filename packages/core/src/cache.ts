@@ -1,0 +1,393 @@
+import { CacheableMemory } from 'cacheable';
+import { Keyv } from 'keyv';
+import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
+import type { Logger } from './logger.ts';
+
+export interface CacheSettings {
+  /** redis://… enables the shared L2 and cross-instance invalidation. */
+  redisUrl?: string | undefined;
+  /** Prefix of every Redis key and channel this cache touches. */
+  prefix?: string;
+  logger: Logger;
+  /** Entries kept in memory per namespace (LRU). */
+  l1MaxEntries?: number;
+  /** A Redis read slower than this is treated as a miss, so a sick Redis never slows the API down. */
+  l2TimeoutMs?: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  l1Hits: number;
+  l2Hits: number;
+  misses: number;
+  sets: number;
+  invalidations: number;
+  errors: number;
+}
+
+export interface CacheHealth {
+  mode: 'memory' | 'memory+redis';
+  redis: 'disabled' | 'up' | 'down';
+  namespaces: string[];
+  stats: CacheStats;
+  last_error?: string;
+}
+
+interface InvalidationMessage {
+  ns: string;
+  gen: number;
+  origin: string;
+}
+
+/**
+ * A namespaced two-level cache: memory (L1, per process) in front of Redis (L2, shared).
+ *
+ * Invalidation is by namespace generation: keys carry the namespace's generation number, and
+ * `invalidate()` bumps it in Redis (INCR) and tells every instance over pub/sub to drop its L1.
+ * When Redis is down the cache keeps answering from memory, the API from the database, and the
+ * pending invalidations are published again when Redis comes back.
+ */
+export class RobianCache {
+  readonly #settings: Required<Omit<CacheSettings, 'redisUrl'>> & { redisUrl?: string | undefined };
+  readonly #namespaces = new Map<string, CacheNamespace>();
+  readonly #origin = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  readonly stats: CacheStats = { hits: 0, l1Hits: 0, l2Hits: 0, misses: 0, sets: 0, invalidations: 0, errors: 0 };
+  #client: RedisClientType | undefined;
+  #subscriber: RedisClientType | undefined;
+  #l2: Keyv | undefined;
+  #redisReady = false;
+  #lastError: string | undefined;
+  readonly #pending = new Set<string>();
+  #closed = false;
+
+  constructor(settings: CacheSettings) {
+    this.#settings = {
+      prefix: 'robian:',
+      l1MaxEntries: 5000,
+      l2TimeoutMs: 250,
+      ...settings,
+    };
+  }
+
+  get redisEnabled(): boolean {
+    return this.#settings.redisUrl !== undefined;
+  }
+
+  get redisReady(): boolean {
+    return this.#redisReady;
+  }
+
+  get origin(): string {
+    return this.#origin;
+  }
+
+  /** A namespace with its own TTL (seconds; 0 disables caching in it). */
+  namespace(name: string, ttlSeconds: number): CacheNamespace {
+    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`invalid cache namespace "${name}"`);
+    let ns = this.#namespaces.get(name);
+    if (!ns) {
+      ns = new CacheNamespace(this, name, ttlSeconds, this.#settings.l1MaxEntries);
+      this.#namespaces.set(name, ns);
+      if (this.#redisReady) void this.#loadGeneration(ns);
+    }
+    return ns;
+  }
+
+  /** Connects to Redis when configured. Never throws: a Redis that is down at start is retried in the background. */
+  async connect(): Promise<void> {
+    const url = this.#settings.redisUrl;
+    if (!url) return;
+    const log = this.#settings.logger;
+    const reconnectStrategy = (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 3000);
+    const client = createClient({
+      url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 2000, reconnectStrategy },
+    }) as RedisClientType;
+    const subscriber = client.duplicate() as RedisClientType;
+    this.#client = client;
+    this.#subscriber = subscriber;
+    const onError = (err: Error) => {
+      this.#lastError = err.message;
+      if (this.#redisReady) log.warn({ err: err.message }, 'cache: redis connection error');
+      this.#redisReady = false;
+    };
+    client.on('error', onError);
+    subscriber.on('error', () => {});
+    client.on('ready', () => {
+      const wasDown = !this.#redisReady;
+      this.#redisReady = true;
+      if (wasDown) {
+        log.info('cache: redis ready');
+        void this.#resync();
+      }
+    });
+    client.on('end', () => {
+      this.#redisReady = false;
+    });
+    this.#l2 = new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false });
+    this.#l2.on('error', (err: Error) => {
+      this.stats.errors++;
+      this.#lastError = err.message;
+    });
+    const channel = this.#channel();
+    const connectAll = async () => {
+      await client.connect();
+      await subscriber.connect();
+      await subscriber.subscribe(channel, (message) => this.#onMessage(message));
+    };
+    try {
+      await Promise.race([connectAll(), new Promise((_, reject) => setTimeout(() => reject(new Error('connect timeout')), 3000))]);
+    } catch (err) {
+      this.#lastError = (err as Error).message;
+      log.warn({ err: (err as Error).message }, 'cache: redis unreachable at start; serving from memory and retrying');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const ns of this.#namespaces.values()) ns.clearLocal();
+    const quit = async (c: RedisClientType | undefined) => {
+      if (!c) return;
+      try {
+        if (c.isOpen) await c.close();
+        else c.destroy();
+      } catch {
+        try {
+          c.destroy();
+        } catch {
+          /* already gone */
+        }
+      }
+    };
+    await quit(this.#subscriber);
+    await quit(this.#client);
+    this.#redisReady = false;
+  }
+
+  health(): CacheHealth {
+    return {
+      mode: this.redisEnabled ? 'memory+redis' : 'memory',
+      redis: this.redisEnabled ? (this.#redisReady ? 'up' : 'down') : 'disabled',
+      namespaces: [...this.#namespaces.keys()],
+      stats: { ...this.stats },
+      ...(this.#lastError && this.redisEnabled ? { last_error: this.#lastError } : {}),
+    };
+  }
+
+  // --- internals used by CacheNamespace -----------------------------------------------------
+
+  l2Key(ns: string, gen: number, key: string): string {
+    return `${this.#settings.prefix}c:${ns}:${gen}:${key}`;
+  }
+
+  async l2Get(key: string): Promise<unknown> {
+    if (!this.#redisReady || !this.#l2) return undefined;
+    try {
+      const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), this.#settings.l2TimeoutMs).unref());
+      return await Promise.race([this.#l2.get(key), timeout]);
+    } catch (err) {
+      this.stats.errors++;
+      this.#lastError = (err as Error).message;
+      return undefined;
+    }
+  }
+
+  async l2Set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (!this.#redisReady || !this.#l2) return;
+    try {
+      await this.#l2.set(key, value, ttlSeconds * 1000);
+    } catch (err) {
+      this.stats.errors++;
+      this.#lastError = (err as Error).message;
+    }
+  }
+
+  async l2Delete(key: string): Promise<void> {
+    if (!this.#redisReady || !this.#l2) return;
+    try {
+      await this.#l2.delete(key);
+    } catch (err) {
+      this.stats.errors++;
+    }
+  }
+
+  async publishInvalidation(ns: CacheNamespace): Promise<void> {
+    if (!this.redisEnabled) return;
+    if (!this.#redisReady || !this.#client) {
+      this.#pending.add(ns.name);
+      return;
+    }
+    try {
+      const gen = await this.#client.incr(this.#genKey(ns.name));
+      ns.adoptGeneration(gen);
+      const message: InvalidationMessage = { ns: ns.name, gen, origin: this.#origin };
+      await this.#client.publish(this.#channel(), JSON.stringify(message));
+    } catch (err) {
+      this.stats.errors++;
+      this.#lastError = (err as Error).message;
+      this.#pending.add(ns.name);
+    }
+  }
+
+  #channel(): string {
+    return `${this.#settings.prefix}cache:invalidate`;
+  }
+
+  #genKey(ns: string): string {
+    return `${this.#settings.prefix}cache:gen:${ns}`;
+  }
+
+  #onMessage(raw: string): void {
+    let msg: InvalidationMessage;
+    try {
+      msg = JSON.parse(raw) as InvalidationMessage;
+    } catch {
+      return;
+    }
+    if (msg.origin === this.#origin) return;
+    const ns = this.#namespaces.get(msg.ns);
+    if (!ns) return;
+    ns.clearLocal();
+    ns.adoptGeneration(msg.gen);
+  }
+
+  async #loadGeneration(ns: CacheNamespace): Promise<void> {
+    if (!this.#client || !this.#redisReady) return;
+    try {
+      const value = await this.#client.get(this.#genKey(ns.name));
+      ns.adoptGeneration(value === null ? 0 : Number(value), true);
+    } catch (err) {
+      this.stats.errors++;
+    }
+  }
+
+  /** After (re)connection: we may have missed invalidations, so memory is dropped and generations re-read. */
+  async #resync(): Promise<void> {
+    if (this.#closed) return;
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const ns of this.#namespaces.values()) {
+      ns.clearLocal();
+      await this.#loadGeneration(ns);
+    }
+    for (const name of pending) {
+      const ns = this.#namespaces.get(name);
+      if (ns) await this.publishInvalidation(ns);
+    }
+  }
+}
+
+/** One namespace of the cache, e.g. `debates`, with its TTL. */
+export class CacheNamespace {
+  readonly name: string;
+  readonly ttlSeconds: number;
+  readonly #cache: RobianCache;
+  readonly #l1: CacheableMemory;
+  readonly #inflight = new Map<string, Promise<unknown>>();
+  #generation = 0;
+  /** False until the generation has been read from Redis: until then L2 is not trusted. */
+  #generationKnown = false;
+
+  constructor(cache: RobianCache, name: string, ttlSeconds: number, l1MaxEntries: number) {
+    this.#cache = cache;
+    this.name = name;
+    this.ttlSeconds = ttlSeconds;
+    this.#l1 = new CacheableMemory({ ttl: Math.max(ttlSeconds, 1) * 1000, lruSize: l1MaxEntries, useClone: false, checkInterval: 0 });
+  }
+
+  get enabled(): boolean {
+    return this.ttlSeconds > 0;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  adoptGeneration(gen: number, authoritative = false): void {
+    if (!Number.isFinite(gen)) return;
+    if (gen > this.#generation || authoritative) {
+      if (gen !== this.#generation) this.#l1.clear();
+      this.#generation = gen;
+    }
+    this.#generationKnown = true;
+  }
+
+  clearLocal(): void {
+    this.#l1.clear();
+    this.#inflight.clear();
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    if (!this.enabled) return undefined;
+    const stats = this.#cache.stats;
+    const local = this.#l1.get<T>(key);
+    if (local !== undefined) {
+      stats.hits++;
+      stats.l1Hits++;
+      return local;
+    }
+    if (this.#generationKnown) {
+      const gen = this.#generation;
+      const remote = (await this.#cache.l2Get(this.#cache.l2Key(this.name, gen, key))) as T | undefined;
+      if (remote !== undefined && remote !== null) {
+        if (gen === this.#generation) this.#l1.set(key, remote);
+        stats.hits++;
+        stats.l2Hits++;
+        return remote;
+      }
+    }
+    stats.misses++;
+    return undefined;
+  }
+
+  async set<T>(key: string, value: T, ttlSeconds = this.ttlSeconds): Promise<void> {
+    if (!this.enabled || value === undefined) return;
+    this.#cache.stats.sets++;
+    this.#l1.set(key, value, ttlSeconds * 1000);
+    if (this.#generationKnown) await this.#cache.l2Set(this.#cache.l2Key(this.name, this.#generation, key), value, ttlSeconds);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#l1.delete(key);
+    await this.#cache.l2Delete(this.#cache.l2Key(this.name, this.#generation, key));
+  }
+
+  /**
+   * The cached value, or the result of `compute` (stored). Concurrent misses on one key in this
+   * process share one computation.
+   */
+  async wrap<T>(key: string, compute: () => Promise<T>, ttlSeconds = this.ttlSeconds): Promise<T> {
+    if (!this.enabled) return compute();
+    const hit = await this.get<T>(key);
+    if (hit !== undefined) return hit;
+    const running = this.#inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const gen = this.#generation;
+    const promise = (async () => {
+      try {
+        const value = await compute();
+        // an invalidation raced with the computation: do not store what may be stale
+        if (gen === this.#generation) await this.set(key, value, ttlSeconds);
+        return value;
+      } finally {
+        this.#inflight.delete(key);
+      }
+    })();
+    this.#inflight.set(key, promise);
+    return promise;
+  }
+
+  /** Drops every entry of the namespace, on this instance and on every instance sharing the Redis. */
+  async invalidate(): Promise<void> {
+    this.#cache.stats.invalidations++;
+    this.#l1.clear();
+    this.#inflight.clear();
+    if (!this.#cache.redisEnabled) {
+      this.#generation++;
+      return;
+    }
+    this.#generation++; // local bump first: our own L2 reads stop at once
+    await this.#cache.publishInvalidation(this);
+  }
+}

@@ -1,0 +1,133 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/core';
+
+const p = defineEntity.properties;
+
+/** The debate kinds of the original API (wire values). */
+export const DEBATE_TYPES = ['seance_publique', 'commission', 'audition', 'question_gouvernement', 'autre'] as const;
+export type DebateType = (typeof DEBATE_TYPES)[number];
+
+/** The debate life-cycle of the original API (wire values). */
+export const DEBATE_STATUSES = ['programme', 'en_cours', 'termine', 'disponible', 'extraction', 'erreur'] as const;
+export type DebateStatus = (typeof DEBATE_STATUSES)[number];
+
+/** A chapter of a debate's recording: where a speaker or agenda item starts. */
+export interface DebateChapter {
+  title: string;
+  start_seconds: number;
+  end_seconds?: number | null;
+  speaker_external_id?: string | null;
+  speaker_name?: string | null;
+}
+
+const timestamps = {
+  createdAt: p.datetime().onCreate(() => new Date()),
+  updatedAt: p
+    .datetime()
+    .onCreate(() => new Date())
+    .onUpdate(() => new Date()),
+};
+
+/** A committee or other parliamentary body (an AN "organe"). */
+export const CommissionSchema = defineEntity({
+  name: 'Commission',
+  tableName: 'commission',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    source: p.string().length(64),
+    externalId: p.string().length(128),
+    name: p.string().length(512),
+    shortName: p.string().length(255).nullable(),
+    slug: p.string().length(255).index('commission_slug_idx'),
+    kind: p.string().length(64).nullable(),
+    active: p.boolean().default(true),
+    ...timestamps,
+  },
+  uniques: [{ name: 'commission_source_external_id_unique', properties: ['source', 'externalId'] }],
+});
+export type Commission = InferEntity<typeof CommissionSchema>;
+
+/** A member of parliament (an AN "acteur"). */
+export const DeputySchema = defineEntity({
+  name: 'Deputy',
+  tableName: 'deputy',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    source: p.string().length(64),
+    externalId: p.string().length(128),
+    firstName: p.string().length(255),
+    lastName: p.string().length(255),
+    fullName: p.string().length(512),
+    slug: p.string().length(255).index('deputy_slug_idx'),
+    politicalGroup: p.string().length(512).nullable(),
+    politicalGroupShort: p.string().length(64).nullable(),
+    active: p.boolean().default(true),
+    ...timestamps,
+  },
+  uniques: [{ name: 'deputy_source_external_id_unique', properties: ['source', 'externalId'] }],
+});
+export type Deputy = InferEntity<typeof DeputySchema>;
+
+/** One rendition of a debate's audio on storage. */
+export const AudioFileSchema = defineEntity({
+  name: 'AudioFile',
+  tableName: 'audio_file',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade'),
+    format: p.string().length(16),
+    quality: p.string().length(16),
+    storageKey: p.string().length(512),
+    mimeType: p.string().length(64),
+    fileSize: p.bigint('number').default(0),
+    durationSeconds: p.double().nullable(),
+    checksum: p.string().length(128).nullable(),
+    lastPlayedAt: p.datetime().nullable(),
+    ...timestamps,
+  },
+  uniques: [{ name: 'audio_file_debate_rendition_unique', properties: ['debate', 'format', 'quality'] }],
+});
+export type AudioFile = InferEntity<typeof AudioFileSchema>;
+
+/** A sitting, committee meeting or hearing: the unit a listener plays. */
+export const DebateSchema = defineEntity({
+  name: 'Debate',
+  tableName: 'debate',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    source: p.string().length(64).default('manual'),
+    externalId: p.string().length(128).nullable(),
+    title: p.string().length(1000),
+    description: p.text().nullable(),
+    type: p.enum(DEBATE_TYPES).default('autre'),
+    status: p.enum(DEBATE_STATUSES).default('programme'),
+    date: p.datetime().index('debate_date_idx'),
+    startTime: p.datetime().nullable(),
+    endTime: p.datetime().nullable(),
+    durationMinutes: p.integer().nullable(),
+    location: p.string().length(255).nullable(),
+    legislature: p.integer().nullable(),
+    sourceUrl: p.string().length(2048).nullable().unique('debate_source_url_unique'),
+    videoUrl: p.string().length(2048).nullable(),
+    thumbnailUrl: p.string().length(2048).nullable(),
+    agendaPoints: p.json<string[]>().nullable(),
+    keywords: p.json<string[]>().nullable(),
+    tags: p.json<string[]>().nullable(),
+    chapters: p.json<DebateChapter[]>().nullable(),
+    commission: () => p.manyToOne(CommissionSchema).nullable().deleteRule('set null').index('debate_commission_idx'),
+    speakers: () => p.manyToMany(DeputySchema).pivotTable('debate_speaker'),
+    audioFiles: () => p.oneToMany(AudioFileSchema).mappedBy('debate'),
+    hasAudio: p.boolean().default(false),
+    viewCount: p.integer().default(0),
+    ...timestamps,
+  },
+  uniques: [{ name: 'debate_source_external_id_unique', properties: ['source', 'externalId'] }],
+  indexes: [
+    { name: 'debate_type_idx', properties: ['type'] },
+    { name: 'debate_status_idx', properties: ['status'] },
+    { name: 'debate_created_at_idx', properties: ['createdAt'] },
+  ],
+});
+export type Debate = InferEntity<typeof DebateSchema>;
+
+/** The entities every Robian database has. Plugins add their own through `definePlugin({ entities })`. */
+export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema];

@@ -1,0 +1,18 @@
+export * from './errors.ts';
+export * from './config.ts';
+export * from './logger.ts';
+export * from './events.ts';
+export * from './services.ts';
+export * from './entities.ts';
+export * from './db.ts';
+export * from './cache.ts';
+export * from './http.ts';
+export * from './metrics.ts';
+export * from './source.ts';
+export * from './plugin.ts';
+export * from './kernel.ts';
+export { coreMigrations } from './migrations/index.ts';
+export { RequestContext, wrap, ref, raw, type FilterQuery } from '@mikro-orm/core';
+export { z } from 'zod';
+export * from './wire.ts';
+export * from './catalog.ts';

@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import cors from '@koa/cors';
+import { bodyParser } from '@koa/bodyparser';
+import compose from 'koa-compose';
+import {
+  ProblemError,
+  RequestContext,
+  RobianKernel,
+  createLogger,
+  loadConfig,
+  type Disposer,
+  type HttpServerAccess,
+  type KernelOptions,
+  type Logger,
+  type PluginInput,
+  type RobianConfig,
+  type RobianState,
+} from '@robian/core';
+import { catalogPlugin } from './plugins/catalog.ts';
+import { docsPlugin } from './plugins/docs.ts';
+import { systemPlugin } from './plugins/system.ts';
+import { HOST_VERSION } from './version.ts';
+
+export interface RobianOptions {
+  /** Defaults to loadConfig(process.env). */
+  config?: RobianConfig;
+  logger?: Logger;
+  /** Plugins besides the built-in system, docs and catalog plugins. */
+  plugins?: PluginInput[];
+  /** Leave out the built-in plugins (embedding Robian with your own catalogue). */
+  builtins?: boolean;
+  migrateOnStart?: KernelOptions['migrateOnStart'];
+  /** Per-request log lines (default: on at LOG_LEVEL info/debug). */
+  requestLogging?: boolean;
+  /** Collect Node's process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Koa's and its middlewares' errors carry `status`/`expose`; ours are ProblemErrors. */
+function toProblem(err: unknown, ctx: Koa.Context, requestId: string) {
+  if (err instanceof ProblemError) return { status: err.status, body: err.toProblem(ctx.path, requestId), headers: err.headers };
+  const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
+  const status = e.status ?? e.statusCode;
+  if (status && status >= 400 && status < 500) {
+    const detail =
+      e.type === 'entity.parse.failed'
+        ? 'The body is not valid JSON.'
+        : e.type === 'entity.too.large'
+          ? 'The body is too large.'
+          : e.expose && e.message
+            ? e.message
+            : undefined;
+    return {
+      status,
+      body: { type: 'about:blank', title: statusTitle(status), status, ...(detail ? { detail } : {}), instance: ctx.path, request_id: requestId },
+      headers: {},
+    };
+  }
+  return {
+    status: 500,
+    body: {
+      type: 'https://robian.dev/problems/internal-error',
+      title: 'Internal server error',
+      status: 500,
+      detail: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
+      instance: ctx.path,
+      request_id: requestId,
+    },
+    headers: {},
+  };
+}
+
+function statusTitle(status: number): string {
+  return (
+    { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests' }[status] ??
+    'Client error'
+  );
+}
+
+/**
+ * A Robian instance: the kernel (plugins, database, cache) and the Koa application serving it.
+ * `callback()` is a plain `(req, res)` handler, so any Node server can mount it.
+ */
+export class Robian {
+  readonly kernel: RobianKernel;
+  readonly app: Koa<RobianState>;
+  readonly config: RobianConfig;
+  readonly logger: Logger;
+  readonly #servers = new Set<Server>();
+  readonly #attachments = new Set<(server: Server) => void | (() => void)>();
+  readonly #detachers = new Map<Server, (() => void)[]>();
+  #inFlight = 0;
+
+  constructor(options: RobianOptions = {}) {
+    this.config = options.config ?? loadConfig();
+    this.logger = options.logger ?? createLogger({ level: this.config.logLevel, format: this.config.logFormat });
+    const kernelPlugins: PluginInput[] = [];
+    // the kernel is created first so that built-in plugins can read its registries
+    this.kernel = new RobianKernel({
+      config: this.config,
+      logger: this.logger,
+      plugins: kernelPlugins,
+      ...(options.migrateOnStart === undefined ? {} : { migrateOnStart: options.migrateOnStart }),
+      ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
+    });
+    if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin);
+    kernelPlugins.push(...(options.plugins ?? []));
+    const access: HttpServerAccess = { attach: (fn) => this.#attach(fn) };
+    this.kernel.services.provide('http.server', access, 'host');
+    this.app = this.#buildApp(options.requestLogging ?? ['debug', 'trace', 'info'].includes(this.config.logLevel));
+  }
+
+  #attach(fn: (server: Server) => void | (() => void)): Disposer {
+    this.#attachments.add(fn);
+    for (const server of this.#servers) this.#runAttach(server, fn);
+    return () => {
+      this.#attachments.delete(fn);
+    };
+  }
+
+  #runAttach(server: Server, fn: (server: Server) => void | (() => void)): void {
+    const detach = fn(server);
+    if (typeof detach === 'function') {
+      const list = this.#detachers.get(server) ?? [];
+      list.push(detach);
+      this.#detachers.set(server, list);
+    }
+  }
+
+  /** Lets Robian know about an HTTP server it is mounted on (done by `listen`; call it when embedding). */
+  attachServer(server: Server): void {
+    if (this.#servers.has(server)) return;
+    this.#servers.add(server);
+    for (const fn of this.#attachments) this.#runAttach(server, fn);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #buildApp(requestLogging: boolean): Koa<RobianState> {
+    const app = new Koa<RobianState>({ proxy: false });
+    const kernel = this.kernel;
+    const logger = this.logger;
+    const metrics = kernel.metrics;
+    const duration = metrics.histogram({
+      name: 'robian_http_request_duration_seconds',
+      help: 'HTTP request latency by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    const inFlight = metrics.gauge({ name: 'robian_http_requests_in_flight', help: 'HTTP requests being served' });
+    metrics.gauge({
+      name: 'robian_cache_hits_total',
+      help: 'Cache hits (memory and Redis) since start',
+      collect() {
+        this.set(kernel.cache.stats.hits);
+      },
+    });
+    metrics.gauge({
+      name: 'robian_cache_misses_total',
+      help: 'Cache misses since start',
+      collect() {
+        this.set(kernel.cache.stats.misses);
+      },
+    });
+    metrics.gauge({
+      name: 'robian_cache_redis_up',
+      help: '1 when the Redis L2 is reachable, 0 when down, -1 when not configured',
+      collect() {
+        this.set(kernel.cache.redisEnabled ? (kernel.cache.redisReady ? 1 : 0) : -1);
+      },
+    });
+
+    app.on('error', () => {
+      /* every error is answered and logged by the first middleware */
+    });
+
+    // 1. request id, problem+json errors, access log, metrics
+    app.use(async (ctx, next) => {
+      const incoming = ctx.get('x-request-id');
+      const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      ctx.state.requestId = requestId;
+      ctx.set('X-Request-Id', requestId);
+      const start = performance.now();
+      this.#inFlight++;
+      inFlight.inc();
+      try {
+        await next();
+        if (ctx.status === 404 && ctx.body === undefined) {
+          throw new ProblemError(404, 'not-found', 'Not found', `No route answers ${ctx.method} ${ctx.path}.`);
+        }
+      } catch (err) {
+        const problem = toProblem(err, ctx as unknown as Koa.Context, requestId);
+        if (problem.status >= 500) logger.error({ err, request_id: requestId, method: ctx.method, url: ctx.url }, 'request failed');
+        ctx.status = problem.status;
+        ctx.set(problem.headers);
+        ctx.type = 'application/problem+json';
+        ctx.body = problem.body;
+      } finally {
+        this.#inFlight--;
+        inFlight.dec();
+        const seconds = (performance.now() - start) / 1000;
+        const route = (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute;
+        duration.observe({ method: ctx.method, route: route ? String(route) : 'unmatched', status: String(ctx.status) }, seconds);
+        if (requestLogging) {
+          logger.info({ request_id: requestId, method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(seconds * 10000) / 10 }, 'request');
+        }
+      }
+    });
+
+    // 2. CORS from BACKEND_CORS_ORIGINS
+    const origins = this.config.corsOrigins;
+    if (origins.length > 0) {
+      app.use(
+        cors({
+          origin: (ctx) => {
+            const origin = ctx.get('origin');
+            if (origins.includes('*')) return '*';
+            return origins.includes(origin) ? origin : '';
+          },
+          credentials: !origins.includes('*'),
+          exposeHeaders: ['X-Request-Id', 'Content-Range', 'Accept-Ranges', 'Content-Length', 'ETag', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+          maxAge: 600,
+        }),
+      );
+    }
+
+    // 3. JSON bodies only, bounded
+    app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }) as Koa.Middleware);
+
+    // 4. one MikroORM context per request
+    app.use((ctx, next) => {
+      if (kernel.state !== 'started') return next();
+      return RequestContext.create(kernel.orm.em, next);
+    });
+
+    // 5. the routers of the started plugins, recomposed when the set changes
+    let composed: Koa.Middleware | undefined;
+    let composedFrom: unknown[] = [];
+    app.use((ctx, next) => {
+      const routers = kernel.routers();
+      if (!composed || routers.length !== composedFrom.length || routers.some((r, i) => r !== composedFrom[i])) {
+        composed = compose(routers.flatMap((r) => [r.koa.routes(), r.koa.allowedMethods()]) as never) as Koa.Middleware;
+        composedFrom = routers;
+      }
+      return composed(ctx as never, next);
+    });
+    return app as Koa<RobianState>;
+  }
+
+  /** Starts the kernel (database, migrations, cache, plugins). */
+  async start(): Promise<void> {
+    await this.kernel.start();
+  }
+
+  /** The `(req, res)` handler, to mount Robian in any Node HTTP server. */
+  callback(): ReturnType<Koa['callback']> {
+    return this.app.callback();
+  }
+
+  /** Starts the kernel and listens on PORT/HOST (or the given ones). */
+  async listen(port = this.config.port, host = this.config.host): Promise<Server> {
+    await this.start();
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = this.app.listen(port, host);
+      s.once('listening', () => resolve(s));
+      s.once('error', reject);
+    });
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    this.attachServer(server);
+    return server;
+  }
+
+  /**
+   * Graceful stop: stop accepting, let in-flight requests finish (up to SHUTDOWN_TIMEOUT), then
+   * stop the plugins and close the database and Redis.
+   */
+  async close(): Promise<void> {
+    const deadline = Date.now() + this.config.shutdownTimeoutSeconds * 1000;
+    await Promise.all(
+      [...this.#servers].map(async (server) => {
+        for (const detach of this.#detachers.get(server) ?? []) {
+          try {
+            detach();
+          } catch (err) {
+            this.logger.warn({ err }, 'detach from server failed');
+          }
+        }
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+        timer.unref();
+        await closed;
+        clearTimeout(timer);
+      }),
+    );
+    this.#servers.clear();
+    await this.kernel.stop();
+  }
+}
+
+export function createRobian(options: RobianOptions = {}): Robian {
+  return new Robian(options);
+}

@@ -1,0 +1,58 @@
+import { NotFoundError, PLUGIN_API_VERSION, definePlugin, z, type RobianKernel } from '@robian/core';
+import { HOST_VERSION } from '../version.ts';
+
+const healthView = z.object({ status: z.literal('ok'), version: z.string(), timestamp: z.string() }).meta({ id: 'Health' });
+
+/** Liveness, readiness with details, and Prometheus metrics. */
+export function systemPlugin(kernel: RobianKernel) {
+  return definePlugin({
+    name: 'system',
+    version: HOST_VERSION,
+    apiVersion: PLUGIN_API_VERSION,
+    description: 'Health and metrics',
+    setup(ctx) {
+      ctx.router.route({
+        method: 'get',
+        path: '/health',
+        operationId: 'health',
+        summary: 'Liveness: the process answers',
+        tags: ['system'],
+        responses: { 200: { description: 'Alive', schema: healthView } },
+        handler: (koa) => {
+          koa.set('Cache-Control', 'no-store');
+          return { status: 'ok' as const, version: HOST_VERSION, timestamp: new Date().toISOString() };
+        },
+      });
+      ctx.router.route({
+        method: 'get',
+        path: '/health/detailed',
+        operationId: 'healthDetailed',
+        summary: 'Database, cache, each plugin and the process; 503 when something essential is down',
+        tags: ['system'],
+        responses: { 200: { description: 'Up (possibly degraded)' }, 503: { description: 'Down' } },
+        handler: async (koa) => {
+          const report = await kernel.health();
+          koa.set('Cache-Control', 'no-store');
+          koa.status = report.status === 'down' ? 503 : 200;
+          koa.body = { ...report, version: HOST_VERSION };
+          return undefined;
+        },
+      });
+      ctx.router.route({
+        method: 'get',
+        path: '/metrics',
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (off when PROMETHEUS_METRICS=false)',
+        tags: ['system'],
+        responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+        handler: async (koa) => {
+          if (!ctx.config.prometheusMetrics) throw new NotFoundError('metrics are disabled (PROMETHEUS_METRICS=false)');
+          koa.set('Content-Type', kernel.metrics.contentType);
+          koa.set('Cache-Control', 'no-store');
+          koa.body = await kernel.metrics.text();
+          return undefined;
+        },
+      });
+    },
+  });
+}
