@@ -14,6 +14,22 @@ export interface RobianEvents {
   'debate.updated': { debate: Record<string, unknown>; previousStatus?: string };
   'debate.deleted': { id: number; debate?: Record<string, unknown> };
   'system.status': { status: 'starting' | 'ready' | 'stopping' | 'degraded'; detail?: string };
+  /** Extraction jobs (plugin-audio raises them, plugin-ws forwards them). */
+  'extraction.started': ExtractionEvent;
+  'extraction.progress': ExtractionEvent & { progress: number };
+  'extraction.completed': ExtractionEvent & { file_size?: number; duration_seconds?: number };
+  'extraction.failed': ExtractionEvent & { error: string };
+  'extraction.cancelled': ExtractionEvent;
+}
+
+/** The common part of every extraction event (snake_case, as sent to clients). */
+export interface ExtractionEvent {
+  extraction_id: string | number;
+  debate_id: number;
+  format: string;
+  quality: string;
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  progress?: number;
 }
 
 export type EventName = keyof RobianEvents & string;
