@@ -1,11 +1,6 @@
-import type { FilterQuery, QueryOrderMap } from '@mikro-orm/core';
+import { raw, type FilterQuery, type QueryOrderMap } from '@mikro-orm/core';
 import type { Debate } from './entities.ts';
 import { slugify, type DebateListQuery } from './wire.ts';
-
-/** Escapes LIKE wildcards so that user text matches literally. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 const SORT_COLUMNS: Record<DebateListQuery['sort_by'], keyof Debate & string> = {
   date: 'date',
@@ -36,11 +31,19 @@ export function deputyMatch(value: string): FilterQuery<never> {
  * The filters of `GET /api/debats/` as a MikroORM query; plugin-search applies the same ones
  * to its hits so both routes filter alike.
  */
-export function debateFilter(q: Partial<DebateListQuery>, options: { includeText?: boolean } = {}): FilterQuery<Debate> {
+export function debateFilter(q: Partial<DebateListQuery>, options: { includeText?: boolean; dialect?: 'sqlite' | 'postgresql' } = {}): FilterQuery<Debate> {
   const and: Record<string, unknown>[] = [];
   if (q.q && (options.includeText ?? true)) {
-    const pattern = likePattern(q.q);
-    and.push({ $or: [{ title: { $ilike: pattern } }, { description: { $ilike: pattern } }] });
+    // a plain substring test, the same on SQLite and PostgreSQL, with no wildcard to escape
+    // (plugin-search does the real full-text search)
+    const needle = q.q.toLowerCase();
+    const position = options.dialect === 'postgresql' ? 'strpos' : 'instr';
+    and.push({
+      $or: [
+        { [raw((alias: string) => `${position}(lower(${alias}.title), ?)`, [needle])]: { $gt: 0 } },
+        { [raw((alias: string) => `${position}(lower(coalesce(${alias}.description, '')), ?)`, [needle])]: { $gt: 0 } },
+      ],
+    });
   }
   if (q.type) and.push({ type: q.type });
   if (q.status) and.push({ status: q.status });
@@ -61,5 +64,6 @@ export function debateFilter(q: Partial<DebateListQuery>, options: { includeText
 
 export function debateOrder(q: Pick<DebateListQuery, 'sort_by' | 'sort_order'>): QueryOrderMap<Debate>[] {
   const column = SORT_COLUMNS[q.sort_by];
-  return [{ [column]: q.sort_order } as QueryOrderMap<Debate>, { id: q.sort_order } as QueryOrderMap<Debate>];
+  // empty values last in both directions, on both databases
+  return [{ [column]: `${q.sort_order} nulls last` } as QueryOrderMap<Debate>, { id: q.sort_order } as QueryOrderMap<Debate>];
 }

@@ -194,6 +194,13 @@ export class Robian {
         if (ctx.status === 404 && ctx.body === undefined) {
           throw new ProblemError(404, 'not-found', 'Not found', `No route answers ${ctx.method} ${ctx.path}.`);
         }
+        // errors answered by middlewares in plain text (405 from the router, …) become problems too
+        if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string') && !ctx.response.is('application/problem+json')) {
+          const status = ctx.status;
+          ctx.type = 'application/problem+json';
+          ctx.body = { type: 'about:blank', title: statusTitle(status), status, instance: ctx.path, request_id: requestId };
+          ctx.status = status;
+        }
       } catch (err) {
         const problem = toProblem(err, ctx as unknown as Koa.Context, requestId);
         if (problem.status >= 500) logger.error({ err, request_id: requestId, method: ctx.method, url: ctx.url }, 'request failed');
