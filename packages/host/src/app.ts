@@ -300,10 +300,13 @@ export class Robian {
           }
         }
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // keep-alive connections become idle as their last response ends: close them as they do
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
         const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
         timer.unref();
         await closed;
+        clearInterval(sweep);
         clearTimeout(timer);
       }),
     );
