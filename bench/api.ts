@@ -1,0 +1,124 @@
+// Benchmark of the debates list: Robian (cache hit), Robian (cache disabled, 100,000 debates),
+// and a bare Koa route answering the same JSON, in one run, on this machine.
+//
+//   node --conditions=robian-source bench/api.ts [--debates 100000] [--duration 10] [--connections 50]
+//
+// Prints requests/s, p50 and p99 latency for each, and the ratios against bare Koa.
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { createKernel, createLogger, loadConfig, type EntityManager } from '@robian/core';
+
+const { values } = parseArgs({
+  options: {
+    debates: { type: 'string', default: '100000' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+  },
+});
+const DEBATES = Number(values.debates);
+const DURATION = Number(values.duration);
+const CONNECTIONS = Number(values.connections);
+const dataDir = mkdtempSync(join(tmpdir(), 'robian-bench-api-'));
+const baseEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_API_KEY: 'b'.repeat(40), SECRET_KEY: 's'.repeat(40), PROMETHEUS_METRICS: 'true' };
+
+const TYPES = ['seance_publique', 'commission', 'audition', 'question_gouvernement', 'autre'];
+const SUBJECTS = ['réforme des retraites', 'projet de loi de finances', 'transition énergétique', 'accès aux soins', 'protection de l’enfance', 'sécurité intérieure', 'agriculture et alimentation', 'logement', 'éducation nationale', 'numérique'];
+
+async function seed(): Promise<void> {
+  const kernel = createKernel({ config: loadConfig(baseEnv), logger: createLogger({ level: 'warn' }), defaultMetrics: false });
+  await kernel.start();
+  const em = kernel.orm.em.fork() as unknown as EntityManager;
+  const conn = em.getConnection();
+  const t0 = performance.now();
+  await conn.execute("insert into commission (source, external_id, name, short_name, slug, kind, active, created_at, updated_at) values ('bench', 'PO1', 'Commission des lois', 'Lois', 'lois', 'COMPER', 1, datetime('now'), datetime('now'))");
+  const batch = 500;
+  for (let start = 0; start < DEBATES; start += batch) {
+    const rows: string[] = [];
+    const params: unknown[] = [];
+    for (let i = start; i < Math.min(DEBATES, start + batch); i++) {
+      const date = new Date(Date.UTC(2017, 0, 1) + i * 37 * 60_000);
+      rows.push("(?, 'bench', ?, ?, 'termine', ?, ?, ?, ?, ?, 0, 0, ?, ?)");
+      params.push(
+        `Débat ${i} : ${SUBJECTS[i % SUBJECTS.length]}`,
+        `RU${i}`,
+        `Séance consacrée à ${SUBJECTS[(i * 7) % SUBJECTS.length]}`,
+        TYPES[i % TYPES.length],
+        date.getTime(),
+        60 + (i % 180),
+        i % 3 === 0 ? 1 : null,
+        '["Discussion générale"]',
+        date.getTime(),
+        date.getTime(),
+      );
+    }
+    await conn.execute(
+      `insert into debate (title, source, external_id, description, status, type, date, duration_minutes, commission_id, agenda_points, has_audio, view_count, created_at, updated_at) values ${rows.join(', ')}`,
+      params,
+    );
+  }
+  console.log(`seeded ${DEBATES} debates in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await kernel.stop();
+}
+
+function start(kind: 'robian' | 'bare', port: number, env: Record<string, string>, file?: string): Promise<ChildProcess> {
+  const child = fork(new URL('./servers.ts', import.meta.url), [kind, String(port), ...(file ? [file] : [])], {
+    env: { ...process.env, ...env },
+    execArgv: ['--conditions=robian-source'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
+  });
+}
+
+interface Result {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(name: string, url: string): Promise<Result> {
+  // warm up, then measure
+  await autocannon({ url, connections: CONNECTIONS, duration: 2 });
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+}
+
+await seed();
+const url = (port: number) => `http://127.0.0.1:${port}/api/debats/?page=1`;
+const robianCached = await start('robian', 18801, { ...baseEnv, CACHE_TTL_DEBATES: '300' });
+const firstPage = await (await fetch(url(18801))).text();
+const file = join(dataDir, 'page1.json');
+writeFileSync(file, firstPage);
+const bare = await start('bare', 18802, {}, file);
+const results: Result[] = [];
+try {
+  results.push(await load('bare Koa, same JSON', url(18802)));
+  results.push(await load('Robian, cache hit', url(18801)));
+  robianCached.kill('SIGTERM');
+  const robianUncached = await start('robian', 18803, { ...baseEnv, CACHE_TTL_DEBATES: '0' });
+  try {
+    results.push(await load(`Robian, cache disabled, ${DEBATES} debates (SQLite)`, url(18803)));
+  } finally {
+    robianUncached.kill('SIGTERM');
+  }
+} finally {
+  robianCached.kill('SIGTERM');
+  bare.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+const base = results[0]!.rps;
+console.log(`\n${CONNECTIONS} connections, ${DURATION} s each, response ${(firstPage.length / 1024).toFixed(1)} KiB (20 debates)\n`);
+console.log('| case | req/s | p50 ms | p99 ms | ratio vs bare Koa | errors/non-2xx |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results) {
+  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / base).toFixed(2)} | ${r.errors}/${r.non2xx} |`);
+}
