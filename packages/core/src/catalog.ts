@@ -64,6 +64,8 @@ export function debateFilter(q: Partial<DebateListQuery>, options: { includeText
 
 export function debateOrder(q: Pick<DebateListQuery, 'sort_by' | 'sort_order'>): QueryOrderMap<Debate>[] {
   const column = SORT_COLUMNS[q.sort_by];
-  // empty values last in both directions, on both databases
-  return [{ [column]: `${q.sort_order} nulls last` } as QueryOrderMap<Debate>, { id: q.sort_order } as QueryOrderMap<Debate>];
+  // empty values last in both directions, on both databases; only duration can be empty, and the
+  // other columns keep a plain order that their indexes serve
+  const direction = column === 'durationMinutes' ? `${q.sort_order} nulls last` : q.sort_order;
+  return [{ [column]: direction } as QueryOrderMap<Debate>, { id: q.sort_order } as QueryOrderMap<Debate>];
 }
