@@ -4,19 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'] as const;
+const FALSE_WORDS = ['0', 'false', 'no', 'off'] as const;
 const bool = (fallback: boolean) =>
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-      if (['0', 'false', 'no', 'off'].includes(v)) return false;
-      ctx.addIssue({ code: 'custom', message: `expected a boolean (true/false, 1/0, yes/no), got "${v}"` });
-      return z.NEVER;
-    });
+  oneOf([...TRUE_WORDS, ...FALSE_WORDS], fallback ? 'true' : 'false', 'a boolean (true/false, 1/0, yes/no)').transform((v) =>
+    (TRUE_WORDS as readonly string[]).includes(v),
+  );
 
 const int = (fallback: number, min: number, max: number) =>
   z
@@ -48,8 +41,8 @@ const optionalStr = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
-  z
+function oneOf<T extends string>(values: readonly T[], fallback: T, expected = `one of ${values.join(', ')}`) {
+  return z
     .string()
     .trim()
     .toLowerCase()
@@ -57,9 +50,10 @@ const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
     .transform((v, ctx) => {
       if (v === undefined || v === '') return fallback;
       if ((values as readonly string[]).includes(v)) return v as T;
-      ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got "${v}"` });
+      ctx.addIssue({ code: 'custom', message: `expected ${expected}, got "${v}"` });
       return z.NEVER;
     });
+}
 
 /** Comma-separated list, or a JSON array as the original API accepted. */
 const list = z

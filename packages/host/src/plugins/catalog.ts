@@ -86,6 +86,18 @@ async function loadView(em: EntityManager, id: number): Promise<DebateView | nul
   return debate ? toDebateView(debate as Debate) : null;
 }
 
+/** Applies the input, checks uniqueness and writes; a unique violation racing past the check is a 409 too. */
+async function saveDebate(em: EntityManager, debate: Debate, input: Partial<DebateCreateInput>, exceptId?: number): Promise<void> {
+  await applyInput(em, debate, input);
+  await assertUnique(em, debate, exceptId);
+  try {
+    await em.flush();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError('a debate with this source_url or (source, external_id) already exists');
+    throw err;
+  }
+}
+
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string };
   return e?.name === 'UniqueConstraintViolationException' || e?.code === '23505' || /UNIQUE constraint failed/i.test(e?.message ?? '');
@@ -189,12 +201,14 @@ export const catalogPlugin = definePlugin({
       handler: async (_koa, { query }) => {
         return cache.wrap(`list:${stableKey(query as Record<string, unknown>)}`, async () => {
           const offset = (query.page - 1) * query.per_page;
-          const [items, total] = await em().findAndCount(DebateSchema, debateFilter(query, { dialect: ctx.config.database.kind }), {
-            populate: POPULATE as never,
-            orderBy: debateOrder(query),
-            limit: query.per_page,
-            offset,
-          });
+          // count and page as two plain queries: about half the cost of findAndCount with populate
+          const where = debateFilter(query, { dialect: ctx.config.database.kind });
+          const manager = em();
+          const total = await manager.count(DebateSchema, where);
+          const items =
+            offset >= total
+              ? []
+              : await manager.find(DebateSchema, where, { populate: POPULATE as never, orderBy: debateOrder(query), limit: query.per_page, offset });
           return {
             debates: items.map((d) => toDebateView(d as Debate)),
             total,
@@ -236,14 +250,7 @@ export const catalogPlugin = definePlugin({
       handler: async (koa, { body }) => {
         const manager = em();
         const debate = manager.create(DebateSchema, { title: body.title, date: body.date } as never) as Debate;
-        await applyInput(manager, debate, body);
-        await assertUnique(manager, debate);
-        try {
-          await manager.flush();
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new ConflictError('a debate with this source_url or (source, external_id) already exists');
-          throw err;
-        }
+        await saveDebate(manager, debate, body);
         await changed();
         const view = (await loadView(manager, debate.id))!;
         koa.set('Location', `/api/debats/${debate.id}`);
@@ -267,14 +274,7 @@ export const catalogPlugin = definePlugin({
         const debate = (await manager.findOne(DebateSchema, { id: params.id }, { populate: ['speakers'] as never })) as Debate | null;
         if (!debate) throw new NotFoundError(`debate ${params.id} does not exist`);
         const previousStatus = debate.status;
-        await applyInput(manager, debate, body as DebateUpdateInput);
-        await assertUnique(manager, debate, debate.id);
-        try {
-          await manager.flush();
-        } catch (err) {
-          if (isUniqueViolation(err)) throw new ConflictError('a debate with this source_url or (source, external_id) already exists');
-          throw err;
-        }
+        await saveDebate(manager, debate, body as DebateUpdateInput, debate.id);
         await changed();
         manager.clear();
         const view = (await loadView(manager, debate.id))!;
