@@ -107,7 +107,7 @@ export const envSchema = z.object({
   BACKEND_CORS_ORIGINS: list,
   PROMETHEUS_METRICS: bool(true),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
-  LOG_FORMAT: oneOf(['json', 'pretty'] as const, 'json'),
+  LOG_FORMAT: z.string().trim().toLowerCase().optional(),
   SHUTDOWN_TIMEOUT: int(10, 1, 600),
 });
 
@@ -212,6 +212,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.REDIS_URL !== undefined && !/^rediss?:\/\//i.test(e.REDIS_URL)) {
     issues.push({ variable: 'REDIS_URL', message: 'expected a redis://host:port URL' });
   }
+  // pretty for a person at a terminal in development, JSON lines everywhere else
+  const logFormat = e.LOG_FORMAT === undefined || e.LOG_FORMAT === '' ? (e.ENVIRONMENT === 'development' && process.stdout.isTTY ? 'pretty' : 'json') : e.LOG_FORMAT;
+  if (logFormat !== 'json' && logFormat !== 'pretty') issues.push({ variable: 'LOG_FORMAT', message: `expected one of json, pretty, got "${logFormat}"` });
   if (!/^\d{2,3}k$/.test(e.AUDIO_BITRATE)) {
     issues.push({ variable: 'AUDIO_BITRATE', message: `expected a bitrate such as 64k or 128k, got "${e.AUDIO_BITRATE}"` });
   }
@@ -264,7 +267,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.BACKEND_CORS_ORIGINS,
     prometheusMetrics: e.PROMETHEUS_METRICS,
     logLevel: e.LOG_LEVEL,
-    logFormat: e.LOG_FORMAT,
+    logFormat: logFormat as 'json' | 'pretty',
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
     env: { ...env },
   };

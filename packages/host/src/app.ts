@@ -10,6 +10,7 @@ import {
   RobianKernel,
   createLogger,
   loadConfig,
+  requestScope,
   type Disposer,
   type HttpServerAccess,
   type KernelOptions,
@@ -190,7 +191,7 @@ export class Robian {
       this.#inFlight++;
       inFlight.inc();
       try {
-        await next();
+        await requestScope.run({ requestId }, next);
         if (ctx.status === 404 && ctx.body === undefined) {
           throw new ProblemError(404, 'not-found', 'Not found', `No route answers ${ctx.method} ${ctx.path}.`);
         }
@@ -203,7 +204,7 @@ export class Robian {
         }
       } catch (err) {
         const problem = toProblem(err, ctx as unknown as Koa.Context, requestId);
-        if (problem.status >= 500) logger.error({ err, request_id: requestId, method: ctx.method, url: ctx.url }, 'request failed');
+        if (problem.status >= 500) requestScope.run({ requestId }, () => logger.error({ err, method: ctx.method, url: ctx.url }, 'request failed'));
         ctx.status = problem.status;
         ctx.set(problem.headers);
         ctx.type = 'application/problem+json';
@@ -215,7 +216,7 @@ export class Robian {
         const route = (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute;
         duration.observe({ method: ctx.method, route: route ? String(route) : 'unmatched', status: String(ctx.status) }, seconds);
         if (requestLogging) {
-          logger.info({ request_id: requestId, method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(seconds * 10000) / 10 }, 'request');
+          requestScope.run({ requestId }, () => logger.info({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(seconds * 10000) / 10 }, 'request'));
         }
       }
     });
