@@ -2,6 +2,7 @@
 // and a bare Koa route answering the same JSON, in one run, on this machine.
 //
 //   node --conditions=robian-source bench/api.ts [--debates 100000] [--duration 10] [--connections 50]
+//        [--database-url postgresql://postgres@127.0.0.1:5432/test]   (a scratch database is created on that server)
 //
 // Prints requests/s, p50 and p99 latency for each, and the ratios against bare Koa.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -11,19 +12,23 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createKernel, createLogger, loadConfig, type EntityManager } from '@robian/core';
+import { createTestDatabase } from '@robian/test-support';
 
 const { values } = parseArgs({
   options: {
     debates: { type: 'string', default: '100000' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
+    'database-url': { type: 'string' },
   },
 });
 const DEBATES = Number(values.debates);
 const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const dataDir = mkdtempSync(join(tmpdir(), 'robian-bench-api-'));
-const baseEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_API_KEY: 'b'.repeat(40), SECRET_KEY: 's'.repeat(40), PROMETHEUS_METRICS: 'true' };
+const scratch = values['database-url'] ? await createTestDatabase(values['database-url']) : undefined;
+const baseEnv: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_API_KEY: 'b'.repeat(40), SECRET_KEY: 's'.repeat(40), PROMETHEUS_METRICS: 'true', ...(scratch ? { DATABASE_URL: scratch.url } : {}) };
+const dialect = scratch ? 'PostgreSQL' : 'SQLite';
 
 const TYPES = ['seance_publique', 'commission', 'audition', 'question_gouvernement', 'autre'];
 const SUBJECTS = ['réforme des retraites', 'projet de loi de finances', 'transition énergétique', 'accès aux soins', 'protection de l’enfance', 'sécurité intérieure', 'agriculture et alimentation', 'logement', 'éducation nationale', 'numérique'];
@@ -34,25 +39,33 @@ async function seed(): Promise<void> {
   const em = kernel.orm.em.fork() as unknown as EntityManager;
   const conn = em.getConnection();
   const t0 = performance.now();
-  await conn.execute("insert into commission (source, external_id, name, short_name, slug, kind, active, created_at, updated_at) values ('bench', 'PO1', 'Commission des lois', 'Lois', 'lois', 'COMPER', 1, datetime('now'), datetime('now'))");
+  // SQLite stores date-times as epoch milliseconds, PostgreSQL as timestamptz
+  const at = (d: Date) => (scratch ? d.toISOString() : d.getTime());
+  const yes = scratch ? true : 1;
+  const no = scratch ? false : 0;
+  await conn.execute(
+    "insert into commission (source, external_id, name, short_name, slug, kind, active, created_at, updated_at) values ('bench', 'PO1', 'Commission des lois', 'Lois', 'lois', 'COMPER', ?, ?, ?)",
+    [yes, at(new Date()), at(new Date())],
+  );
   const batch = 500;
   for (let start = 0; start < DEBATES; start += batch) {
     const rows: string[] = [];
     const params: unknown[] = [];
     for (let i = start; i < Math.min(DEBATES, start + batch); i++) {
       const date = new Date(Date.UTC(2017, 0, 1) + i * 37 * 60_000);
-      rows.push("(?, 'bench', ?, ?, 'termine', ?, ?, ?, ?, ?, 0, 0, ?, ?)");
+      rows.push("(?, 'bench', ?, ?, 'termine', ?, ?, ?, ?, ?, ?, 0, ?, ?)");
       params.push(
         `Débat ${i} : ${SUBJECTS[i % SUBJECTS.length]}`,
         `RU${i}`,
         `Séance consacrée à ${SUBJECTS[(i * 7) % SUBJECTS.length]}`,
         TYPES[i % TYPES.length],
-        date.getTime(),
+        at(date),
         60 + (i % 180),
         i % 3 === 0 ? 1 : null,
         '["Discussion générale"]',
-        date.getTime(),
-        date.getTime(),
+        no,
+        at(date),
+        at(date),
       );
     }
     await conn.execute(
@@ -61,6 +74,7 @@ async function seed(): Promise<void> {
     );
   }
   console.log(`seeded ${DEBATES} debates in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (scratch) await conn.execute('analyze');
   await kernel.stop();
 }
 
@@ -105,7 +119,7 @@ try {
   robianCached.kill('SIGTERM');
   const robianUncached = await start('robian', 18803, { ...baseEnv, CACHE_TTL_DEBATES: '0' });
   try {
-    results.push(await load(`Robian, cache disabled, ${DEBATES} debates (SQLite)`, url(18803)));
+    results.push(await load(`Robian, cache disabled, ${DEBATES} debates (${dialect})`, url(18803)));
   } finally {
     robianUncached.kill('SIGTERM');
   }
@@ -113,6 +127,7 @@ try {
   robianCached.kill('SIGTERM');
   bare.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
+  await scratch?.drop();
 }
 
 const base = results[0]!.rps;
