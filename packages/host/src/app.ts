@@ -48,7 +48,7 @@ function toProblem(err: unknown, ctx: Koa.Context, requestId: string) {
   const status = e.status ?? e.statusCode;
   if (status && status >= 400 && status < 500) {
     const detail =
-      e.type === 'entity.parse.failed'
+      e.type === 'entity.parse.failed' || (err instanceof SyntaxError && status === 400)
         ? 'The body is not valid JSON.'
         : e.type === 'entity.too.large'
           ? 'The body is too large.'
