@@ -1,4 +1,4 @@
-import type { FilterQuery, QueryOrderMap } from '@mikro-orm/core';
+import { raw, type FilterQuery, type QueryOrderMap } from '@mikro-orm/core';
 import type { Debate } from './entities.ts';
 import { slugify, type DebateListQuery } from './wire.ts';
 
@@ -36,11 +36,18 @@ export function deputyMatch(value: string): FilterQuery<never> {
  * The filters of `GET /api/debats/` as a MikroORM query; plugin-search applies the same ones
  * to its hits so both routes filter alike.
  */
-export function debateFilter(q: Partial<DebateListQuery>, options: { includeText?: boolean } = {}): FilterQuery<Debate> {
+export function debateFilter(q: Partial<DebateListQuery>, options: { includeText?: boolean; dialect?: 'sqlite' | 'postgresql' } = {}): FilterQuery<Debate> {
   const and: Record<string, unknown>[] = [];
   if (q.q && (options.includeText ?? true)) {
-    const pattern = likePattern(q.q);
-    and.push({ $or: [{ title: { $ilike: pattern } }, { description: { $ilike: pattern } }] });
+    if (options.dialect === 'sqlite') {
+      // SQLite has no ILIKE: a case-insensitive substring test (ASCII case folding), with no wildcard to escape
+      const text = q.q;
+      const contains = (column: string) => ({ [raw((alias: string) => `instr(lower(${alias}.${column}), lower(?))`, [text]) as unknown as string]: { $gt: 0 } });
+      and.push({ $or: [contains('title'), contains('description')] });
+    } else {
+      const pattern = likePattern(q.q);
+      and.push({ $or: [{ title: { $ilike: pattern } }, { description: { $ilike: pattern } }] });
+    }
   }
   if (q.type) and.push({ type: q.type });
   if (q.status) and.push({ status: q.status });

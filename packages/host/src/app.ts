@@ -199,6 +199,18 @@ export class Robian {
         if (ctx.status === 404 && ctx.body === undefined) {
           throw new ProblemError(404, 'not-found', 'Not found', `No route answers ${ctx.method} ${ctx.path}.`);
         }
+        // the router's own answers (wrong method on a known path, unknown method) in the one error shape
+        if ((ctx.status === 405 || ctx.status === 501) && (ctx.body === undefined || typeof ctx.body === 'string')) {
+          const allow = ctx.response.get('Allow');
+          throw new ProblemError(
+            ctx.status,
+            ctx.status === 405 ? 'method-not-allowed' : 'not-implemented',
+            ctx.status === 405 ? 'Method not allowed' : 'Not implemented',
+            ctx.status === 405 ? `${ctx.path} answers ${allow || 'other methods'}, not ${ctx.method}.` : `The method ${ctx.method} is not supported.`,
+            {},
+            allow ? { Allow: allow } : {},
+          );
+        }
       } catch (err) {
         const problem = toProblem(err, ctx as unknown as Koa.Context, requestId);
         if (problem.status >= 500) logger.error({ err, request_id: requestId, method: ctx.method, url: ctx.url }, 'request failed');

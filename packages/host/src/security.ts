@@ -130,6 +130,7 @@ export class RateLimiter {
         this.#logger.error({ err }, 'rate limiter failed; request let through');
         return next();
       }
+      if (decisions.length === 0) return next(); // only the strict limit is on, and this route is not strict
       const blocked = decisions.find((d) => !d.allowed);
       const shown = blocked ?? decisions.reduce((a, b) => (b.res.remainingPoints < a.res.remainingPoints ? b : a));
       const reset = Math.max(1, Math.ceil(shown.res.msBeforeNext / 1000));

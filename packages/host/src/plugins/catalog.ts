@@ -193,7 +193,7 @@ export const catalogPlugin = definePlugin({
       handler: async (_koa, { query }) => {
         return cache.wrap(`list:${stableKey(query as Record<string, unknown>)}`, async () => {
           const offset = (query.page - 1) * query.per_page;
-          const [items, total] = await em().findAndCount(DebateSchema, debateFilter(query), {
+          const [items, total] = await em().findAndCount(DebateSchema, debateFilter(query, { dialect: ctx.config.database.kind }), {
             populate: POPULATE as never,
             orderBy: debateOrder(query),
             limit: query.per_page,
