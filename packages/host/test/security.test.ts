@@ -65,6 +65,23 @@ for (const mode of STORAGE_MODES) {
   });
 }
 
+describe('client IP behind a proxy', () => {
+  it('counts X-Forwarded-For clients apart only with TRUST_PROXY', async () => {
+    for (const trust of [true, false]) {
+      const host = await startTestHost({ env: { RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: String(trust) } });
+      try {
+        const statuses: number[] = [];
+        for (const ip of ['203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.2']) {
+          statuses.push((await host.request('/api/stats', { headers: { 'x-forwarded-for': ip } })).status);
+        }
+        assert.deepEqual(statuses, trust ? [200, 200, 200, 200] : [200, 200, 429, 429]);
+      } finally {
+        await host.close();
+      }
+    }
+  });
+});
+
 describe('strict routes', () => {
   it('are the auth routes and extraction requests', () => {
     assert.equal(isStrictRoute('POST', '/api/auth/device'), true);
