@@ -25,6 +25,23 @@ for (const mode of STORAGE_MODES) {
       }
     });
 
+    it('documents every route in /openapi.json, with the listener token scheme', async () => {
+      const host = await startListenersHost(mode.name);
+      try {
+        const res = await host.request('/openapi.json');
+        assert.equal(res.status, 200);
+        const doc = (await res.json()) as { paths: Record<string, Record<string, { security?: { userToken?: unknown[] }[] }>> };
+        for (const r of host.robian.kernel.openapi.routes().filter((x) => x.owner === 'listeners')) {
+          const op = doc.paths[r.path]?.[r.method.toLowerCase()];
+          assert.ok(op, `${r.method} ${r.path} is documented`);
+          const open = ['/api/auth/device', '/api/auth/refresh', '/api/auth/link/redeem'].includes(r.path);
+          assert.equal(Boolean(op.security?.some((s) => 'userToken' in s)), !open, `${r.method} ${r.path} security`);
+        }
+      } finally {
+        await host.close();
+      }
+    });
+
     it('reverts cleanly', async () => {
       const host = await startListenersHost(mode.name);
       try {
