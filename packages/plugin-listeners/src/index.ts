@@ -34,6 +34,7 @@ export const listenersPlugin = definePlugin({
 export default listenersPlugin;
 export { Accounts, type ListenerPrincipal } from './accounts.ts';
 export { Library } from './library.ts';
+export { pruneListeners, type PruneReport } from './prune.ts';
 export * from './entities.ts';
 export { listenerMigrations, listeners0001Initial } from './migrations.ts';
 export { listenersOptions, listenersEnv, type ListenersOptions } from './options.ts';
