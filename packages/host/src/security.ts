@@ -60,7 +60,12 @@ export class RateLimiter {
     this.#logger = logger;
     const enabled = config.rateLimitPerMinute > 0 || config.rateLimitStrictPerMinute > 0;
     if (enabled && config.redisUrl) {
-      this.#redis = createClient({ url: config.redisUrl, socket: { reconnectStrategy: (retries: number) => Math.min(1000, 50 * 2 ** retries) } });
+      this.#redis = createClient({
+        url: config.redisUrl,
+        // commands fail at once while disconnected, so the memory insurance limiter answers instead
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 3000) },
+      });
       this.#redis.on('error', (err: unknown) => this.#logger.debug({ err }, 'rate limiter: redis error'));
     }
     const make = (name: string, points: number): RateLimiterAbstract | undefined => {
@@ -87,21 +92,35 @@ export class RateLimiter {
 
   async start(): Promise<void> {
     if (this.#redis && !this.#redis.isOpen) {
+      const redis = this.#redis;
+      // never block start-up: a Redis that is down is retried in the background
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await this.#redis.connect();
+        await Promise.race([
+          redis.connect(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('connect timeout')), 3000);
+          }),
+        ]);
       } catch (err) {
-        this.#logger.warn({ err }, 'rate limiter: Redis unreachable, limiting in memory until it is back');
+        this.#logger.warn({ err: (err as Error).message }, 'rate limiter: Redis unreachable, limiting in memory until it is back');
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
 
   async close(): Promise<void> {
-    if (this.#redis?.isOpen) {
-      try {
-        await this.#redis.close();
-      } catch {
-        this.#redis.destroy();
-      }
+    const redis = this.#redis;
+    if (!redis?.isOpen) return;
+    if (!redis.isReady) {
+      redis.destroy(); // still trying to connect: stop the retries
+      return;
+    }
+    try {
+      await redis.close();
+    } catch {
+      redis.destroy();
     }
   }
 

@@ -8,6 +8,34 @@ import { ADMIN_KEY, STORAGE_MODES, createTestEnvironment, serverModeSkip, startT
 import { listenersPlugin } from '@robian/plugin-listeners';
 import { isStrictRoute } from '../src/security.ts';
 
+/** Host processes started by the tests (test/fixtures/serve.ts), stopped with SIGTERM. */
+const children: ChildProcess[] = [];
+
+async function stopChildren(): Promise<void> {
+  await Promise.all(
+    children.splice(0).map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+async function spawnHost(env: Record<string, string>): Promise<string> {
+  const script = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--conditions=robian-source', script], { env: { ...env, PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`host process exited with ${code}`)));
+    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+  });
+}
+
+
 const device = (host: TestHost, headers: Record<string, string> = {}) =>
   host.request('/api/auth/device', { method: 'POST', json: {}, headers });
 
@@ -65,6 +93,24 @@ for (const mode of STORAGE_MODES) {
   });
 }
 
+describe('rate limit while Redis is unreachable', () => {
+  after(() => stopChildren());
+
+  it('starts anyway and limits the instance in memory', async () => {
+    // nothing listens on port 1 of the loopback; a child process, so that the cache's Redis retries die with it
+    const environment = await createTestEnvironment('sqlite', { RATE_LIMIT_PER_MINUTE: '3', REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: 'robian-test-unreachable:' });
+    try {
+      const url = await spawnHost(environment.env);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/api/stats`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+    } finally {
+      await stopChildren();
+      await environment.cleanup();
+    }
+  });
+});
+
 describe('client IP behind a proxy', () => {
   it('counts X-Forwarded-For clients apart only with TRUST_PROXY', async () => {
     for (const trust of [true, false]) {
@@ -94,32 +140,11 @@ describe('strict routes', () => {
 });
 
 describe('rate limit across two host processes sharing Redis', { skip: serverModeSkip() }, () => {
-  const children: ChildProcess[] = [];
   let cleanup: (() => Promise<void>) | undefined;
   after(async () => {
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await stopChildren();
     await cleanup?.();
   });
-
-  async function spawnHost(env: Record<string, string>): Promise<string> {
-    const script = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=robian-source', script], { env: { ...env, PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    const lines = createInterface({ input: child.stdout! });
-    return new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`host process exited with ${code}`)));
-      lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
-    });
-  }
 
   it('the sum of the requests to both instances is limited', async () => {
     const environment = await createTestEnvironment('postgresql+redis', { RATE_LIMIT_PER_MINUTE: '10', RATE_LIMIT_STRICT_PER_MINUTE: '4' });
