@@ -98,7 +98,8 @@ export class RobianCache {
     const url = this.#settings.redisUrl;
     if (!url) return;
     const log = this.#settings.logger;
-    const reconnectStrategy = (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 3000);
+    // once closed, never reconnect (node-redis would otherwise retry a handshake that was cut short)
+    const reconnectStrategy = (retries: number): number | Error => (this.#closed ? new Error('cache closed') : Math.min(100 * 2 ** Math.min(retries, 5), 3000));
     const client = createClient({
       url,
       disableOfflineQueue: true,
@@ -146,18 +147,24 @@ export class RobianCache {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#l2 = undefined; // KeyvRedis would reconnect a closed client on its next call
     for (const ns of this.#namespaces.values()) ns.clearLocal();
+    // a polite QUIT when Redis answers, bounded; otherwise (down, reconnecting, or never answering)
+    // destroy the socket and stop the reconnection loop, so that a process can always exit
     const quit = async (c: RedisClientType | undefined) => {
       if (!c) return;
       try {
-        if (c.isOpen) await c.close();
-        else c.destroy();
-      } catch {
-        try {
-          c.destroy();
-        } catch {
-          /* already gone */
+        if (c.isReady) {
+          await Promise.race([c.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('quit timeout')), 1000).unref())]);
+          return;
         }
+      } catch {
+        /* fall through to destroy */
+      }
+      try {
+        c.destroy();
+      } catch {
+        /* already closed */
       }
     };
     await quit(this.#subscriber);

@@ -104,6 +104,8 @@ export const envSchema = z.object({
   SECRET_KEY: optionalStr,
   ADMIN_API_KEY: optionalStr,
   RATE_LIMIT_PER_MINUTE: int(120, 0, 1_000_000),
+  RATE_LIMIT_STRICT_PER_MINUTE: int(20, 0, 1_000_000),
+  TRUST_PROXY: bool(false),
   BACKEND_CORS_ORIGINS: list,
   PROMETHEUS_METRICS: bool(true),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
@@ -134,7 +136,12 @@ export interface RobianConfig {
   ffmpegThreads: number;
   secretKey: string;
   adminApiKey: string;
+  /** Requests per minute per client (IP, or account when authenticated); 0 turns the limiter off. */
   rateLimitPerMinute: number;
+  /** The stricter limit of the expensive and sensitive routes (extraction, auth); 0 turns it off. */
+  rateLimitStrictPerMinute: number;
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy (client IP for the rate limiter). */
+  trustProxy: boolean;
   corsOrigins: string[];
   prometheusMetrics: boolean;
   logLevel: string;
@@ -264,6 +271,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey,
     adminApiKey,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimitStrictPerMinute: e.RATE_LIMIT_STRICT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY,
     corsOrigins: e.BACKEND_CORS_ORIGINS,
     prometheusMetrics: e.PROMETHEUS_METRICS,
     logLevel: e.LOG_LEVEL,

@@ -83,20 +83,55 @@ function parseOrThrow<T extends ZodType>(schema: T | undefined, value: unknown, 
 
 export type AuthScheme = (ctx: RobianContext) => Promise<Principal | undefined> | Principal | undefined;
 
+export interface AuthSchemeOptions {
+  /**
+   * Names the caller of a request cheaply (no database), before routing: a stable id when the
+   * request carries a credential of this scheme that verifies, else undefined. Cross-cutting
+   * middlewares (the host's rate limiter) key on it.
+   */
+  identify?: (ctx: Context) => Promise<string | undefined> | string | undefined;
+}
+
 /** Named authentication schemes; `admin` is built in, plugins add more (e.g. `user`). */
 export class AuthRegistry {
   readonly #schemes = new Map<string, AuthScheme>();
+  readonly #identifiers = new Map<string, NonNullable<AuthSchemeOptions['identify']>>();
   readonly #adminKeyDigest: Buffer;
 
   constructor(adminApiKey: string) {
     this.#adminKeyDigest = createHash('sha256').update(adminApiKey).digest();
   }
 
-  register(name: string, scheme: AuthScheme): Disposer {
+  register(name: string, scheme: AuthScheme, options: AuthSchemeOptions = {}): Disposer {
     if (name === 'admin' || name === 'none') throw new Error(`auth scheme "${name}" is reserved`);
     if (this.#schemes.has(name)) throw new Error(`auth scheme "${name}" is already registered`);
     this.#schemes.set(name, scheme);
-    return () => this.#schemes.delete(name);
+    if (options.identify) this.#identifiers.set(name, options.identify);
+    return () => {
+      if (this.#schemes.get(name) === scheme) {
+        this.#schemes.delete(name);
+        this.#identifiers.delete(name);
+      }
+    };
+  }
+
+  /**
+   * Who is calling, without touching the database: `admin` for the admin key, `<scheme>:<id>`
+   * when a scheme's `identify` recognises the credential, undefined otherwise (anonymous, or a
+   * credential that does not verify). An identifier that throws counts as not recognising.
+   */
+  async identify(ctx: Context): Promise<string | undefined> {
+    if (bearerToken(ctx) === undefined) return undefined;
+    if (this.isAdmin(ctx)) return 'admin';
+    for (const [name, identify] of this.#identifiers) {
+      try {
+        const id = await identify(ctx);
+        if (id) return `${name}:${id}`;
+      } catch {
+        /* not this scheme's credential */
+      }
+    }
+    return undefined;
   }
 
   /** True when the request carries the admin key (constant-time comparison). */
@@ -270,7 +305,8 @@ export class PluginRouter {
       const query = parseOrThrow(def.query, ctx.query, 'query');
       let body: unknown;
       if (def.body) {
-        if (ctx.request.length && !ctx.is('application/json') && !ctx.is('+json')) {
+        const hasBody = Boolean(ctx.request.length) || ctx.get('transfer-encoding') !== '';
+        if (hasBody && !ctx.is('application/json') && !ctx.is('+json')) {
           throw new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json.');
         }
         body = parseOrThrow(def.body, (ctx.request as { body?: unknown }).body ?? {}, 'body');

@@ -379,7 +379,7 @@ export class RobianKernel {
       router,
       metrics,
       openapi: this.openapi,
-      auth: { register: (scheme, fn) => track(this.auth.register(scheme, fn)), registry: this.auth },
+      auth: { register: (scheme, fn, opts) => track(this.auth.register(scheme, fn, opts)), registry: this.auth },
       dataDir: () => {
         const dir = join(this.config.dataDir, 'plugins', name);
         mkdirSync(dir, { recursive: true });

@@ -5,7 +5,7 @@ import type { ZodType, z } from 'zod';
 import type { RobianCache } from './cache.ts';
 import type { RobianConfig } from './config.ts';
 import type { Disposer, EventBus, EventHandler, EventName, RobianEvents, AnyEventHandler } from './events.ts';
-import type { AuthRegistry, AuthScheme, OpenApiRegistry, PluginRouter } from './http.ts';
+import type { AuthRegistry, AuthScheme, AuthSchemeOptions, OpenApiRegistry, PluginRouter } from './http.ts';
 import type { Logger } from './logger.ts';
 import type { PluginMetrics } from './metrics.ts';
 import type { RobianServices, ServiceRegistry } from './services.ts';
@@ -63,7 +63,7 @@ export interface PluginContext<TOptions = unknown> {
   readonly router: PluginRouter;
   readonly metrics: PluginMetrics;
   readonly openapi: OpenApiRegistry;
-  readonly auth: { register(name: string, scheme: AuthScheme): Disposer; readonly registry: AuthRegistry };
+  readonly auth: { register(name: string, scheme: AuthScheme, options?: AuthSchemeOptions): Disposer; readonly registry: AuthRegistry };
   /** A folder of the plugin's own under DATA_DIR (created on first use). */
   dataDir(): string;
   /** Runs `fn` when the plugin stops (after its `stop` hook), in reverse order of registration. */

@@ -12,7 +12,21 @@ import type { Disposer } from './events.ts';
 export interface RobianServices {
   /** Provided by the host: lets a plugin attach to the HTTP server (WebSocket upgrades, socket.io). */
   'http.server': HttpServerAccess;
+  /**
+   * Optional, provided by plugin-listeners: the caller's resume position in a debate, added by
+   * `GET /api/debats/{id}` to its (shared, cached) view. `undefined` when the request carries no
+   * listener token (the field is then left out); `null` when the listener has no position yet.
+   */
+  'listeners.position': ListenerPositionLookup;
 }
+
+export interface ListenerPosition {
+  position_seconds: number;
+  rendition: string | null;
+  updated_at: string;
+}
+
+export type ListenerPositionLookup = (ctx: import('koa').Context, debateId: number) => Promise<ListenerPosition | null | undefined>;
 
 /** Access to the host's HTTP server(s): `attach` runs for the current server and any later one. */
 export interface HttpServerAccess {

@@ -161,3 +161,34 @@ describe('cache, Redis outage and recovery', { skip: serverModeSkip() }, () => {
     }
   });
 });
+
+describe('cache, a Redis that never answers', () => {
+  it('does not keep the process alive after close()', async () => {
+    // a TCP server that accepts connections and never says a word
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const script = `
+        import { RobianCache, createLogger } from '@robian/core';
+        const cache = new RobianCache({ logger: createLogger({ level: 'silent' }), redisUrl: 'redis://127.0.0.1:${port}', prefix: 'robian-test:silent:' });
+        await cache.connect();
+        const ns = cache.namespace('debates', 60);
+        console.log(JSON.stringify({ value: await ns.wrap('k', async () => 'computed'), redis: cache.health().redis }));
+        await cache.close();
+      `;
+      const child = spawn(process.execPath, ['--conditions=robian-source', '--input-type=module', '-e', script], { cwd: new URL('.', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // a hang is what this test catches: give it a generous bound, then fail instead of waiting forever
+      const watchdog = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(watchdog);
+      assert.equal(code, 0, `the process exited by itself (output: ${out})`);
+      assert.deepEqual(JSON.parse(out.trim()), { value: 'computed', redis: 'down' });
+    } finally {
+      silent.close();
+    }
+  });
+});

@@ -23,6 +23,7 @@ import { catalogPlugin } from './plugins/catalog.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { systemPlugin } from './plugins/system.ts';
 import { HOST_VERSION } from './version.ts';
+import { RateLimiter, securityHeaders } from './security.ts';
 
 export interface RobianOptions {
   /** Defaults to loadConfig(process.env). */
@@ -48,7 +49,7 @@ function toProblem(err: unknown, ctx: Koa.Context, requestId: string) {
   const status = e.status ?? e.statusCode;
   if (status && status >= 400 && status < 500) {
     const detail =
-      e.type === 'entity.parse.failed'
+      e.type === 'entity.parse.failed' || (err instanceof SyntaxError && status === 400)
         ? 'The body is not valid JSON.'
         : e.type === 'entity.too.large'
           ? 'The body is too large.'
@@ -91,6 +92,8 @@ export class Robian {
   readonly app: Koa<RobianState>;
   readonly config: RobianConfig;
   readonly logger: Logger;
+  /** Per-client limits (RATE_LIMIT_PER_MINUTE, RATE_LIMIT_STRICT_PER_MINUTE), Redis-backed when REDIS_URL is set. */
+  readonly rateLimiter: RateLimiter;
   readonly #servers = new Set<Server>();
   readonly #attachments = new Set<(server: Server) => void | (() => void)>();
   readonly #detachers = new Map<Server, (() => void)[]>();
@@ -110,6 +113,7 @@ export class Robian {
     });
     if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin);
     kernelPlugins.push(...(options.plugins ?? []));
+    this.rateLimiter = new RateLimiter(this.config, this.kernel.auth, this.logger.child({ component: 'rate-limit' }));
     const access: HttpServerAccess = { attach: (fn) => this.#attach(fn) };
     this.kernel.services.provide('http.server', access, 'host');
     this.app = this.#buildApp(options.requestLogging ?? ['debug', 'trace', 'info'].includes(this.config.logLevel));
@@ -144,7 +148,8 @@ export class Robian {
   }
 
   #buildApp(requestLogging: boolean): Koa<RobianState> {
-    const app = new Koa<RobianState>({ proxy: false });
+    // behind a reverse proxy (TRUST_PROXY), the client IP comes from X-Forwarded-For
+    const app = new Koa<RobianState>({ proxy: this.config.trustProxy });
     const kernel = this.kernel;
     const logger = this.logger;
     const metrics = kernel.metrics;
@@ -195,7 +200,19 @@ export class Robian {
         if (ctx.status === 404 && ctx.body === undefined) {
           throw new ProblemError(404, 'not-found', 'Not found', `No route answers ${ctx.method} ${ctx.path}.`);
         }
-        // errors answered by middlewares in plain text (405 from the router, …) become problems too
+        // the router's own answers (wrong method on a known path, unknown method) in the one error shape
+        if ((ctx.status === 405 || ctx.status === 501) && (ctx.body === undefined || typeof ctx.body === 'string')) {
+          const allow = ctx.response.get('Allow');
+          throw new ProblemError(
+            ctx.status,
+            ctx.status === 405 ? 'method-not-allowed' : 'not-implemented',
+            ctx.status === 405 ? 'Method not allowed' : 'Not implemented',
+            ctx.status === 405 ? `${ctx.path} answers ${allow || 'other methods'}, not ${ctx.method}.` : `The method ${ctx.method} is not supported.`,
+            {},
+            allow ? { Allow: allow } : {},
+          );
+        }
+        // other errors answered in plain text by a middleware become problems too
         if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string') && !ctx.response.is('application/problem+json')) {
           const status = ctx.status;
           ctx.type = 'application/problem+json';
@@ -221,7 +238,10 @@ export class Robian {
       }
     });
 
-    // 2. CORS from BACKEND_CORS_ORIGINS
+    // 2. security headers (CSP, no framing, nosniff, no referrer, HSTS)
+    app.use(securityHeaders() as Koa.Middleware);
+
+    // 3. CORS from BACKEND_CORS_ORIGINS
     const origins = this.config.corsOrigins;
     if (origins.length > 0) {
       app.use(
@@ -238,16 +258,19 @@ export class Robian {
       );
     }
 
-    // 3. JSON bodies only, bounded
+    // 4. per-client rate limits, before any body is read
+    app.use(this.rateLimiter.middleware() as Koa.Middleware);
+
+    // 5. JSON bodies only, bounded
     app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' }) as Koa.Middleware);
 
-    // 4. one MikroORM context per request
+    // 6. one MikroORM context per request
     app.use((ctx, next) => {
       if (kernel.state !== 'started') return next();
       return RequestContext.create(kernel.orm.em, next);
     });
 
-    // 5. the routers of the started plugins, recomposed when the set changes
+    // 7. the routers of the started plugins, recomposed when the set changes
     let composed: Koa.Middleware | undefined;
     let composedFrom: unknown[] = [];
     app.use((ctx, next) => {
@@ -264,6 +287,7 @@ export class Robian {
   /** Starts the kernel (database, migrations, cache, plugins). */
   async start(): Promise<void> {
     await this.kernel.start();
+    await this.rateLimiter.start();
   }
 
   /** The `(req, res)` handler, to mount Robian in any Node HTTP server. */
@@ -313,6 +337,7 @@ export class Robian {
     );
     this.#servers.clear();
     await this.kernel.stop();
+    await this.rateLimiter.close();
   }
 }
 

@@ -4,6 +4,7 @@ import { ConfigError, PluginError, checkSchema, loadConfig, type RobianConfig } 
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
 import { seedDemo } from './seed.ts';
+import { pruneListeners } from '@robian/plugin-listeners';
 import { HOST_VERSION } from './version.ts';
 
 function instance(overrides: { migrateOnStart?: boolean; config?: RobianConfig } = {}): Robian {
@@ -118,6 +119,24 @@ db.command('check')
       else console.log('schema matches the entities');
       if (report.pending.length || report.drift) process.exitCode = 1;
     }, false);
+  });
+
+const listeners = program.command('listeners').description("Listeners' accounts (plugin-listeners)");
+
+listeners
+  .command('prune')
+  .description('Delete expired refresh tokens and link codes and sessions that can no longer be used')
+  .option('--orphaned-after-days <days>', 'also erase accounts with no live session, not seen for this many days')
+  .action(async (options: { orphanedAfterDays?: string }) => {
+    let days: number | undefined;
+    if (options.orphanedAfterDays !== undefined) {
+      days = Number(options.orphanedAfterDays);
+      if (!Number.isInteger(days) || days < 1) throw new ConfigError([{ variable: '--orphaned-after-days', message: `expected a whole number of days ≥ 1, got "${options.orphanedAfterDays}"` }]);
+    }
+    await withKernel(async (robian) => {
+      const report = await pruneListeners(robian.kernel.em(), days === undefined ? {} : { orphanedAfterDays: days });
+      console.log(JSON.stringify(report));
+    });
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -28,6 +28,10 @@ import {
 } from '@robian/core';
 
 export const CATALOG_PLUGIN = 'catalog';
+
+const listenerPositionView = z
+  .object({ position_seconds: z.number(), rendition: z.string().nullable(), updated_at: z.string() })
+  .meta({ id: 'ListenerPosition' });
 const POPULATE = ['commission', 'speakers', 'audioFiles'] as const;
 
 /** Buffers view counts and writes them in one statement per debate every few seconds. */
@@ -228,11 +232,18 @@ export const catalogPlugin = definePlugin({
       summary: 'One debate',
       tags: ['debates'],
       params: idParams,
-      responses: { 200: { description: 'The debate', schema: debateView }, 404: { description: 'No such debate' } },
-      handler: async (_koa, { params }) => {
+      description: 'With a listener access token (when plugin-listeners is installed), `progress` carries the caller\'s resume position (null when none).',
+      responses: { 200: { description: 'The debate', schema: debateView.extend({ progress: listenerPositionView.nullable().optional() }) }, 404: { description: 'No such debate' } },
+      handler: async (koa, { params }) => {
         const view = await cache.wrap(`detail:${params.id}`, async () => (await loadView(em(), params.id)) ?? undefined);
         if (!view) throw new NotFoundError(`debate ${params.id} does not exist`);
         views.add(params.id);
+        // per-caller fields are added after the shared cache, never stored in it
+        const position = ctx.services.maybe('listeners.position');
+        if (position) {
+          const progress = await position(koa, params.id);
+          if (progress !== undefined) return { ...view, progress };
+        }
         return view;
       },
     });

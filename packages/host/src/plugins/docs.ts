@@ -65,6 +65,7 @@ export function docsPlugin(kernel: RobianKernel, version: string) {
       });
       r.get('/redoc', (koa) => {
         koa.type = 'html';
+        koa.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; font-src 'self' data:");
         koa.body = redocHtml;
       });
       r.get('/redoc/redoc.standalone.js', (koa) => {

@@ -1,0 +1,12 @@
+import { MikroORM } from '@mikro-orm/core';
+import { SqliteDriver } from '@mikro-orm/sqlite';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { coreEntities } from '@robian/core';
+import { listenerEntities } from '../src/entities.ts';
+const entities = [...coreEntities, ...listenerEntities];
+const split = (sql: string) => sql.split(/;\s*\n/).map((s) => s.trim().replace(/;$/, '')).filter((s) => s && !s.startsWith('set names'));
+const sqlite = await MikroORM.init({ driver: SqliteDriver, dbName: ':memory:', entities } as never);
+const pg = await MikroORM.init({ driver: PostgreSqlDriver, clientUrl: 'postgresql://postgres@127.0.0.1:5432/test', entities, connect: false } as never);
+console.log(JSON.stringify({ sqlite: split(await sqlite.schema.getCreateSchemaSQL()), postgresql: split(await pg.schema.getCreateSchemaSQL()) }, null, 2));
+await sqlite.close();
+await pg.close();
