@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, PluginError, checkSchema, loadConfig, type RobianConfig } from '@robian/core';
+import { ConfigError, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig } from '@robian/core';
+import { InputError } from '@robian/plugin-assemblee-nationale';
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
 import { seedDemo } from './seed.ts';
@@ -118,6 +119,117 @@ db.command('check')
       else console.log('schema matches the entities');
       if (report.pending.length || report.drift) process.exitCode = 1;
     }, false);
+  });
+
+/** A progress bar on a terminal (stderr), plain log lines otherwise. */
+function progressReporter(): { update(e: { phase: string; done: number; total?: number }): void; end(): void } {
+  const tty = process.stderr.isTTY === true;
+  let lastLine = '';
+  let lastPercent = -1;
+  let lastPhase = '';
+  let drawn = false;
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return {
+    update({ phase, done, total }) {
+      const percent = total ? Math.min(100, Math.floor((done / total) * 100)) : undefined;
+      const amount = phase === 'download' ? `${mb(done)}${total ? ` / ${mb(total)}` : ''}` : `${done}${total ? `/${total}` : ''} files`;
+      if (tty) {
+        const width = 30;
+        const filled = percent === undefined ? 0 : Math.round((percent / 100) * width);
+        const line = `${phase.padEnd(8)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent === undefined ? '  ?' : String(percent).padStart(3)}% ${amount}`;
+        if (line !== lastLine) {
+          process.stderr.write(`\r${line}\u001b[K`);
+          lastLine = line;
+          drawn = true;
+        }
+        return;
+      }
+      // plain lines: at each phase change and every 10 %
+      const step = percent === undefined ? -1 : Math.floor(percent / 10);
+      if (phase !== lastPhase || (step > lastPercent && step >= 0)) {
+        process.stderr.write(`${new Date().toISOString()} ${phase}: ${amount}${percent === undefined ? '' : ` (${percent}%)`}\n`);
+        lastPhase = phase;
+        lastPercent = step;
+      }
+    },
+    end() {
+      if (tty && drawn) process.stderr.write('\n');
+    },
+  };
+}
+
+function printReport(report: ImportReport, maxProblems: number): void {
+  const line = (label: string, c: ImportReport['debates']) =>
+    `${label.padEnd(12)} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped${c.removed ? `, ${c.removed} removed` : ''}`;
+  console.log(line('commissions', report.commissions));
+  console.log(line('deputies', report.deputies));
+  console.log(line('debates', report.debates));
+  const skipped = report.problems.filter((p) => p.severity !== 'warning');
+  const warnings = report.problems.filter((p) => p.severity === 'warning');
+  const shown = [...skipped, ...warnings].slice(0, maxProblems);
+  if (shown.length) console.log(`problems: ${skipped.length} skipped, ${warnings.length} warnings`);
+  for (const p of shown) console.log(`  ${p.severity === 'warning' ? 'warning' : 'skipped'} ${p.kind} ${p.uid}: ${p.reason}`);
+  if (report.problems.length > shown.length) console.log(`  … and ${report.problems.length - shown.length} more (--json prints them all)`);
+  if (report.durationMs !== undefined) console.log(`done in ${(report.durationMs / 1000).toFixed(1)} s`);
+}
+
+function failImport(err: unknown): void {
+  if (err instanceof InputError || err instanceof ProblemError) {
+    console.error(`import failed: ${err.message}`);
+  } else {
+    console.error(err);
+  }
+  process.exitCode = 1;
+}
+
+const imports = program.command('import').description('Import a parliament’s open data');
+
+imports
+  .command('assemblee')
+  .description('Import the Assemblée nationale open data (AMO acteurs/organes, Agenda réunions): a folder, a JSON file, a zip of the dataset, or an http(s) URL to one')
+  .argument('<path-or-url>', 'folder, .json file, .zip, or URL on AN_OPEN_DATA_BASE_URL')
+  .option('--json', 'print the report as JSON')
+  .option('--max-problems <n>', 'problems listed (default 50)', '50')
+  .action(async (input: string, opts: { json?: boolean; maxProblems: string }) => {
+    try {
+      await withKernel(async (robian) => {
+        const run = robian.kernel.services.get('assemblee.import');
+        const progress = progressReporter();
+        let result;
+        try {
+          result = await run(input, { progress: (e) => progress.update(e) });
+        } finally {
+          progress.end();
+        }
+        if (opts.json) console.log(JSON.stringify(result.report, null, 2));
+        else printReport(result.report, Math.max(0, Number(opts.maxProblems) || 0));
+      });
+    } catch (err) {
+      failImport(err);
+    }
+  });
+
+imports
+  .command('assemblee-video')
+  .description('Link a video page of videos.assemblee-nationale.fr to its réunion: media URLs, chapters and speakers on the debate')
+  .argument('<url>', 'a …/video.<id>_<hex>… page')
+  .option('--json', 'print the result as JSON')
+  .action(async (url: string, opts: { json?: boolean }) => {
+    try {
+      await withKernel(async (robian) => {
+        const result = await robian.kernel.services.get('assemblee.linkVideo')(url);
+        if (opts.json) {
+          console.log(JSON.stringify(result, null, 2));
+          return;
+        }
+        console.log(`${result.created ? 'created' : 'updated'} debate ${result.debate_id} (réunion ${result.meeting_id})`);
+        console.log(`chapters: ${result.chapters}, speakers: ${result.speakers_linked} (${result.speakers_created} new)`);
+        for (const c of result.candidates) console.log(`  ${c.kind.padEnd(4)} ${c.url}`);
+        for (const w of result.warnings) console.log(`  warning: ${w}`);
+      });
+    } catch (err) {
+      failImport(err);
+    }
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
