@@ -4,6 +4,7 @@ import { ConfigError, PluginError, ProblemError, checkSchema, loadConfig, type I
 import { InputError } from '@robian/plugin-assemblee-nationale';
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
+import { progressReporter } from './progress.ts';
 import { seedDemo } from './seed.ts';
 import { HOST_VERSION } from './version.ts';
 
@@ -121,43 +122,6 @@ db.command('check')
     }, false);
   });
 
-/** A progress bar on a terminal (stderr), plain log lines otherwise. */
-function progressReporter(): { update(e: { phase: string; done: number; total?: number }): void; end(): void } {
-  const tty = process.stderr.isTTY === true;
-  let lastLine = '';
-  let lastPercent = -1;
-  let lastPhase = '';
-  let drawn = false;
-  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return {
-    update({ phase, done, total }) {
-      const percent = total ? Math.min(100, Math.floor((done / total) * 100)) : undefined;
-      const amount = phase === 'download' ? `${mb(done)}${total ? ` / ${mb(total)}` : ''}` : `${done}${total ? `/${total}` : ''} files`;
-      if (tty) {
-        const width = 30;
-        const filled = percent === undefined ? 0 : Math.round((percent / 100) * width);
-        const line = `${phase.padEnd(8)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent === undefined ? '  ?' : String(percent).padStart(3)}% ${amount}`;
-        if (line !== lastLine) {
-          process.stderr.write(`\r${line}\u001b[K`);
-          lastLine = line;
-          drawn = true;
-        }
-        return;
-      }
-      // plain lines: at each phase change and every 10 %
-      const step = percent === undefined ? -1 : Math.floor(percent / 10);
-      if (phase !== lastPhase || (step > lastPercent && step >= 0)) {
-        process.stderr.write(`${new Date().toISOString()} ${phase}: ${amount}${percent === undefined ? '' : ` (${percent}%)`}\n`);
-        lastPhase = phase;
-        lastPercent = step;
-      }
-    },
-    end() {
-      if (tty && drawn) process.stderr.write('\n');
-    },
-  };
-}
-
 function printReport(report: ImportReport, maxProblems: number): void {
   const line = (label: string, c: ImportReport['debates']) =>
     `${label.padEnd(12)} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped${c.removed ? `, ${c.removed} removed` : ''}`;
@@ -194,7 +158,7 @@ imports
     try {
       await withKernel(async (robian) => {
         const run = robian.kernel.services.get('assemblee.import');
-        const progress = progressReporter();
+        const progress = progressReporter(process.stderr);
         let result;
         try {
           result = await run(input, { progress: (e) => progress.update(e) });
