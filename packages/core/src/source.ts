@@ -107,6 +107,8 @@ export interface ImportCompletedEvent {
   changedDebateIds: number[];
   /** Debates the import deleted. */
   removedDebateIds: number[];
+  /** Set when the import stopped on an error: the report covers what was committed before it. */
+  failed?: string;
 }
 
 /**

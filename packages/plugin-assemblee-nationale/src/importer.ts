@@ -17,7 +17,7 @@ import {
   type RobianOrm,
 } from '@robian/core';
 import type { PoliteFetcher } from './fetcher.ts';
-import { InputError, openInput, type InputItem } from './input.ts';
+import { InputError, openInput, type InputItem, type InputReader } from './input.ts';
 import {
   RecordError,
   commissionFields,
@@ -122,19 +122,12 @@ export class AssembleeImporter {
     const reader = await openInput(path, this.#deps.maxFileBytes);
     const run = new ImportRun(this.#deps, options);
     try {
-      await run.loadKnown();
-      let done = 0;
-      let lastFile = '';
-      options.progress?.({ phase: 'import', done: 0, total: reader.total });
-      for await (const item of reader.items(options.signal)) {
-        if (item.file !== lastFile) {
-          if (lastFile !== '') options.progress?.({ phase: 'import', done: ++done, total: reader.total });
-          lastFile = item.file;
-        }
-        await run.add(item);
-      }
-      await run.flush();
-      options.progress?.({ phase: 'import', done: reader.total, total: reader.total });
+      await this.#loop(reader, run, options);
+    } catch (err) {
+      // batches committed before the failure stay: callers still refresh what they name
+      const partial = run.result();
+      partial.report.durationMs = Date.now() - started;
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { partialResult: partial });
     } finally {
       await reader.close();
     }
@@ -142,9 +135,31 @@ export class AssembleeImporter {
     result.report.durationMs = Date.now() - started;
     return result;
   }
+
+  async #loop(reader: InputReader, run: ImportRun, options: ImportOptions): Promise<void> {
+    await run.loadKnown();
+    let done = 0;
+    let lastFile = '';
+    options.progress?.({ phase: 'import', done: 0, total: reader.total });
+    for await (const item of reader.items(options.signal)) {
+      if (item.file !== lastFile) {
+        if (lastFile !== '') options.progress?.({ phase: 'import', done: ++done, total: reader.total });
+        lastFile = item.file;
+      }
+      await run.add(item);
+    }
+    await run.flush();
+    options.progress?.({ phase: 'import', done: reader.total, total: reader.total });
+  }
+
 }
 
 export { InputError };
+
+/** The part of an import done before it failed (attached to the error as `partialResult`). */
+export function partialResultOf(err: unknown): ImportResult | undefined {
+  return (err as { partialResult?: ImportResult } | null)?.partialResult;
+}
 
 /** The state of one import: maps of what is known, the pending batch, the counts. */
 class ImportRun {

@@ -8,12 +8,12 @@ import {
   type PluginContext,
 } from '@robian/core';
 import { PoliteFetcher } from './fetcher.ts';
-import { AssembleeImporter, SOURCE_ID, type ImportResult } from './importer.ts';
+import { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from './importer.ts';
 import { linkVideo, type LinkVideoResult } from './link.ts';
 import { hostsOf, optionsEnv, optionsSchema, originsOf, type AssembleeOptions } from './options.ts';
 import { VideoResolver } from './video.ts';
 
-export { AssembleeImporter, SOURCE_ID, type ImportResult } from './importer.ts';
+export { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from './importer.ts';
 export { InputError, openInput, recordsOf, kindOfPath, type InputItem, type InputReader } from './input.ts';
 export { parseOrgane, parseActeur, parseReunion, commissionFields, isCommissionOrgane, splitAgenda, ORGANE_KINDS, RecordError } from './model.ts';
 export { parseVideoPage, parseNvs, publicUrlOf, rebase, VideoResolver, type VideoNvs, type VideoPage } from './video.ts';
@@ -80,7 +80,24 @@ export const assembleeNationalePlugin = definePlugin({
         maxDownloadBytes: options.maxDownloadBytes,
         downloadTimeoutMs: options.downloadTimeoutMs,
       });
-      const result = await importer.run(input, importOptions);
+      let result: ImportResult;
+      try {
+        result = await importer.run(input, importOptions);
+      } catch (err) {
+        const partial = partialResultOf(err);
+        if (partial) {
+          // what was committed before the failure is in the database: refresh it, then report the failure
+          await debatesCache.invalidate();
+          await ctx.events.emit('import.completed', {
+            source: SOURCE_ID,
+            report: partial.report,
+            changedDebateIds: partial.changedDebateIds,
+            removedDebateIds: partial.removedDebateIds,
+            failed: (err as Error).message,
+          });
+        }
+        throw err;
+      }
       const { report } = result;
       for (const [kind, c] of [['commission', report.commissions], ['deputy', report.deputies], ['debate', report.debates]] as const) {
         for (const outcome of ['created', 'updated', 'unchanged', 'skipped', 'removed'] as const) {

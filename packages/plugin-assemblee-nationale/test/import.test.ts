@@ -219,3 +219,34 @@ describe('robian import assemblee (CLI)', { skip: FIXTURES_SKIP }, () => {
     }
   });
 });
+
+describe('an import that stops half-way', { skip: FIXTURES_SKIP }, () => {
+  it('keeps the batches committed, reports them in import.completed with the failure, and rethrows', async () => {
+    const host = await startTestHost({ plugins: [assembleeNationalePlugin], env: { AN_IMPORT_BATCH_SIZE: '5' } });
+    try {
+      const events: ImportCompletedEvent[] = [];
+      host.robian.kernel.events.on('import.completed', (e) => void events.push(e));
+      const controller = new AbortController();
+      const run = host.robian.kernel.services.get('assemblee.import');
+      // organes are files 1–27, acteurs 28–47: stop among the acteurs
+      await assert.rejects(
+        run(FIXTURES_JSON, { signal: controller.signal, progress: (e) => e.done >= 40 && controller.abort(new Error('stopped by the test')) }),
+        /stopped by the test/,
+      );
+      assert.equal(events.length, 1);
+      assert.equal(events[0]!.failed, 'stopped by the test');
+      assert.equal(events[0]!.report.commissions.created, 13);
+      assert.ok(events[0]!.report.deputies.created > 0 && events[0]!.report.deputies.created < 20, 'some acteur batches were committed');
+      const stats = (await (await host.request('/api/stats')).json()) as { total_commissions: number; total_deputies: number; total_debates: number };
+      assert.equal(stats.total_commissions, 13);
+      assert.equal(stats.total_deputies, events[0]!.report.deputies.created);
+      assert.equal(stats.total_debates, 0);
+      // the next import completes the work
+      const again = await run(FIXTURES_JSON);
+      assert.equal(again.report.deputies.created + again.report.deputies.unchanged, 20);
+      assert.equal(again.report.debates.created, 25);
+    } finally {
+      await host.close();
+    }
+  });
+});
