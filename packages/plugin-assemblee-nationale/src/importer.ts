@@ -52,6 +52,7 @@ export interface ImporterDeps {
   fetcher: PoliteFetcher;
   batchSize: number;
   maxFileBytes: number;
+  streamThresholdBytes: number;
   maxDownloadBytes: number;
   downloadTimeoutMs: number;
   now?: () => Date;
@@ -119,7 +120,7 @@ export class AssembleeImporter {
 
   async #runLocal(path: string, options: ImportOptions): Promise<ImportResult> {
     const started = Date.now();
-    const reader = await openInput(path, this.#deps.maxFileBytes);
+    const reader = await openInput(path, { maxFileBytes: this.#deps.maxFileBytes, streamThresholdBytes: this.#deps.streamThresholdBytes });
     const run = new ImportRun(this.#deps, options);
     try {
       await this.#loop(reader, run, options);

@@ -14,7 +14,8 @@ import { hostsOf, optionsEnv, optionsSchema, originsOf, type AssembleeOptions } 
 import { VideoResolver } from './video.ts';
 
 export { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from './importer.ts';
-export { InputError, openInput, recordsOf, kindOfPath, type InputItem, type InputReader } from './input.ts';
+export { InputError, openInput, recordsOf, kindOfPath, type InputItem, type InputReader, type InputLimits } from './input.ts';
+export { jsonElements, type StreamedElement } from './stream-json.ts';
 export { parseOrgane, parseActeur, parseReunion, commissionFields, isCommissionOrgane, splitAgenda, ORGANE_KINDS, RecordError } from './model.ts';
 export { parseVideoPage, parseNvs, publicUrlOf, rebase, VideoResolver, type VideoNvs, type VideoPage } from './video.ts';
 export { PoliteFetcher, FetchError, parseRetryAfter } from './fetcher.ts';
@@ -77,6 +78,7 @@ export const assembleeNationalePlugin = definePlugin({
         fetcher: dataFetcher,
         batchSize: options.batchSize,
         maxFileBytes: options.maxFileBytes,
+        streamThresholdBytes: options.streamThresholdBytes,
         maxDownloadBytes: options.maxDownloadBytes,
         downloadTimeoutMs: options.downloadTimeoutMs,
       });

@@ -1,7 +1,10 @@
+import { createReadStream } from 'node:fs';
 import { open as openFile, lstat, readdir, readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { basename, join, relative, sep } from 'node:path';
 import yauzl from 'yauzl';
 import { RECORD_KINDS, type RecordKind } from './model.ts';
+import { jsonElements } from './stream-json.ts';
 import { isRecord } from './text.ts';
 
 /** One record read from the input, or a file that could not be used. */
@@ -86,6 +89,36 @@ function* parse(text: string, file: string): Generator<InputItem> {
   yield* recordsOf(doc, file);
 }
 
+function uidInText(text: string): string | undefined {
+  return /"uid"\s*:\s*(?:\{[^}]*?"#text"\s*:\s*)?"([A-Za-z0-9_-]{2,128})"/.exec(text)?.[1];
+}
+
+/**
+ * A large document read as a stream, once per record kind (organes, then acteurs, then réunions),
+ * so that memory holds one record at a time whatever the size of the file.
+ */
+async function* streamed(open: () => AsyncIterable<Buffer> | Promise<AsyncIterable<Buffer>>, file: string, maxRecordBytes: number): AsyncGenerator<InputItem> {
+  let found = 0;
+  for (const kind of RECORD_KINDS) {
+    for await (const el of jsonElements(await open(), kind, maxRecordBytes)) {
+      if (el.type === 'error') {
+        if (kind === RECORD_KINDS[0] || !/truncated/.test(el.reason)) yield { type: 'problem', kind, uid: uidOfPath(file), file, reason: el.reason };
+        continue;
+      }
+      found++;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(el.text);
+      } catch (err) {
+        yield { type: 'problem', kind, uid: uidInText(el.text) ?? `${uidOfPath(file)}#${kind}[${el.index}]`, file, reason: `invalid JSON: ${(err as Error).message}` };
+        continue;
+      }
+      yield { type: 'record', kind, raw, file };
+    }
+  }
+  if (found === 0) yield { type: 'problem', kind: kindOfPath(file) ?? 'file', uid: uidOfPath(file), file, reason: 'not an AN record: no "organe", "acteur" or "reunion" object found' };
+}
+
 async function isZip(path: string): Promise<boolean> {
   const handle = await openFile(path, 'r');
   try {
@@ -108,7 +141,7 @@ async function walk(root: string, dir: string, out: string[], depth: number): Pr
   }
 }
 
-function folderReader(root: string, maxFileBytes: number): InputReader & { files: string[] } {
+function folderReader(root: string, maxFileBytes: number, streamThresholdBytes: number): InputReader & { files: string[] } {
   const files: string[] = [];
   return {
     files,
@@ -120,11 +153,8 @@ function folderReader(root: string, maxFileBytes: number): InputReader & { files
         signal?.throwIfAborted();
         const name = relative(root, file).split(sep).join('/') || basename(file);
         const info = await lstat(file);
-        if (info.size > maxFileBytes) {
-          yield { type: 'problem', kind: kindOfPath(name) ?? 'file', uid: uidOfPath(name), file: name, reason: `file of ${info.size} bytes is larger than the ${maxFileBytes} accepted` };
-          continue;
-        }
-        yield* parse(await readFile(file, 'utf8'), name);
+        if (info.size > Math.min(streamThresholdBytes, maxFileBytes)) yield* streamed(() => createReadStream(file, { highWaterMark: 1024 * 1024 }), name, maxFileBytes);
+        else yield* parse(await readFile(file, 'utf8'), name);
       }
     },
     async close() {},
@@ -151,6 +181,10 @@ function listEntries(zip: ZipFile): Promise<Entry[]> {
   });
 }
 
+function entryStream(zip: ZipFile, entry: Entry): Promise<Readable> {
+  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(err ?? new Error('cannot read entry')) : resolve(stream))));
+}
+
 function readEntry(zip: ZipFile, entry: Entry, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => {
@@ -171,7 +205,7 @@ function readEntry(zip: ZipFile, entry: Entry, maxBytes: number): Promise<Buffer
   });
 }
 
-async function zipReader(path: string, maxFileBytes: number): Promise<InputReader> {
+async function zipReader(path: string, maxFileBytes: number, streamThresholdBytes: number): Promise<InputReader> {
   let zip: ZipFile;
   let entries: Entry[];
   try {
@@ -188,8 +222,13 @@ async function zipReader(path: string, maxFileBytes: number): Promise<InputReade
       for (const entry of entries) {
         signal?.throwIfAborted();
         const name = entry.fileName;
-        if (entry.uncompressedSize > maxFileBytes) {
-          yield { type: 'problem', kind: kindOfPath(name) ?? 'file', uid: uidOfPath(name), file: name, reason: `entry of ${entry.uncompressedSize} bytes is larger than the ${maxFileBytes} accepted` };
+        if (entry.uncompressedSize > Math.min(streamThresholdBytes, maxFileBytes)) {
+          // a whole dataset in one entry: read it as a stream, once per record kind
+          try {
+            yield* streamed(() => entryStream(zip, entry), name, maxFileBytes);
+          } catch (err) {
+            yield { type: 'problem', kind: kindOfPath(name) ?? 'file', uid: uidOfPath(name), file: name, reason: `cannot read the entry: ${(err as Error).message}` };
+          }
           continue;
         }
         let buf: Buffer;
@@ -208,8 +247,16 @@ async function zipReader(path: string, maxFileBytes: number): Promise<InputReade
   };
 }
 
+export interface InputLimits {
+  /** Largest record (streamed documents) or file parsed whole. */
+  maxFileBytes: number;
+  /** Files and zip entries larger than this are read as a stream instead of parsed whole. */
+  streamThresholdBytes: number;
+}
+
 /** Opens a local folder, JSON file or zip of the AN open data. */
-export async function openInput(path: string, maxFileBytes: number): Promise<InputReader> {
+export async function openInput(path: string, limits: InputLimits): Promise<InputReader> {
+  const { maxFileBytes, streamThresholdBytes } = limits;
   let info;
   try {
     info = await lstat(path);
@@ -221,23 +268,32 @@ export async function openInput(path: string, maxFileBytes: number): Promise<Inp
     info = await stat(path);
   }
   if (info.isDirectory()) {
-    const reader = folderReader(path, maxFileBytes);
+    const reader = folderReader(path, maxFileBytes, streamThresholdBytes);
     await walk(path, path, reader.files, 0);
     reader.files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     if (reader.files.length === 0) throw new InputError(`no .json file under ${path}`);
     return reader;
   }
   if (!info.isFile()) throw new InputError(`${path} is neither a file nor a folder`);
-  if (await isZip(path)) return zipReader(path, maxFileBytes);
-  if (info.size > maxFileBytes) throw new InputError(`${path} is ${info.size} bytes, larger than the ${maxFileBytes} accepted`);
+  if (await isZip(path)) return zipReader(path, maxFileBytes, streamThresholdBytes);
   const name = basename(path);
-  const text = await readFile(path, 'utf8');
-  const first = text.replace(/^\ufeff/, '').trimStart()[0];
+  const handle = await openFile(path, 'r');
+  let head: string;
+  try {
+    const buf = Buffer.alloc(64);
+    const { bytesRead } = await handle.read(buf, 0, 64, 0);
+    head = buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const first = head.replace(/^\ufeff/, '').trimStart()[0];
   if (first !== '{' && first !== '[') throw new InputError(`${path} is neither a zip nor a JSON file`);
+  const big = info.size > Math.min(streamThresholdBytes, maxFileBytes);
   return {
     total: 1,
     async *items() {
-      yield* parse(text, name);
+      if (big) yield* streamed(() => createReadStream(path, { highWaterMark: 1024 * 1024 }), name, maxFileBytes);
+      else yield* parse(await readFile(path, 'utf8'), name);
     },
     async close() {},
   };

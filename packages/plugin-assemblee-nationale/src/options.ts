@@ -46,8 +46,10 @@ export const optionsSchema = z.object({
   downloadTimeoutMs: z.coerce.number().int().min(1000).max(24 * 3600_000).default(30 * 60_000),
   /** Largest open-data download accepted (bytes). */
   maxDownloadBytes: z.coerce.number().int().min(1024).max(64 * 1024 ** 3).default(2 * 1024 ** 3),
-  /** Largest single JSON file (or zip entry) read (bytes). */
-  maxFileBytes: z.coerce.number().int().min(1024).max(4 * 1024 ** 3).default(512 * 1024 ** 2),
+  /** Largest JSON file parsed whole, and largest single record of a streamed document (bytes). */
+  maxFileBytes: z.coerce.number().int().min(1024).max(4 * 1024 ** 3).default(256 * 1024 ** 2),
+  /** Files and zip entries larger than this are read as a stream, one record at a time (bytes). */
+  streamThresholdBytes: z.coerce.number().int().min(0).max(4 * 1024 ** 3).default(16 * 1024 ** 2),
   /** How long a fetched page or NVS stays in the cache (seconds). */
   pageCacheTtlSeconds: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(6 * 3600),
   /** Records written per transaction during an import. */
@@ -70,6 +72,7 @@ export const optionsEnv = {
   maxDownloadBytes: 'AN_MAX_DOWNLOAD_BYTES',
   pageCacheTtlSeconds: 'AN_PAGE_CACHE_TTL',
   batchSize: 'AN_IMPORT_BATCH_SIZE',
+  streamThresholdBytes: 'AN_STREAM_THRESHOLD_BYTES',
 } as const;
 
 /** The host names the plugin fetches media and pages from (the DebateSource's `mediaHosts`), from the base URLs. */
