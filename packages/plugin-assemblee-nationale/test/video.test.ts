@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DebateView } from '@robian/core';
+import { DebateSchema, type DebateView, type EntityManager } from '@robian/core';
 import { DEFAULT_BASES, PoliteFetcher, assembleeNationalePlugin, optionsSchema, rebase } from '@robian/plugin-assemblee-nationale';
 import { ADMIN_KEY, STORAGE_MODES, startTestHost, type TestHost } from '@robian/test-support';
 import { FIXTURES_JSON, FIXTURES_SKIP, INTERFACE_UID, localBases, localVideoFiles, serve, type TestServer } from './helpers.ts';
@@ -23,6 +23,11 @@ for (const mode of STORAGE_MODES) {
         if (throttle && hit === 1 && path.startsWith('/video.')) {
           res.writeHead(429, { 'retry-after': '1' });
           res.end();
+          return;
+        }
+        if (path === '/video.5555_abcdef55.foreign') {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(files.page.replaceAll(`${server.url}/vod/`, 'http://media.example.org/vod/'));
           return;
         }
         if (/^\/video\.\d+_[0-9a-f]+\./.test(path) && !path.endsWith('.gone')) {
@@ -150,6 +155,21 @@ for (const mode of STORAGE_MODES) {
       assert.ok(ADMIN_KEY);
     });
 
+    it('offers no URL outside the plugin hosts (the allow-list holds for what a page says)', async () => {
+      const result = await host.robian.kernel.services.get('assemblee.linkVideo')(`${server.url}/video.5555_abcdef55.foreign`);
+      assert.deepEqual(result.candidates.map((c) => c.kind), ['hls'], 'the MP3 and MP4 on media.example.org are dropped');
+      assert.ok(result.warnings.some((w) => /media\.example\.org is not one of the plugin's hosts/.test(w)));
+      assert.equal(result.debate.video_url, result.candidates[0]!.url);
+    });
+
+    it('refuses to give a video page to a second debate (409)', async () => {
+      const em = host.robian.kernel.orm.em.fork() as unknown as EntityManager;
+      await em.nativeUpdate(DebateSchema, { externalId: 'RUANR5L17S2025IDS29501' }, { sourceUrl: `${server.url}/video.7777_abcdef77.taken` });
+      const res = await host.request('/api/assemblee/videos', { method: 'POST', admin: true, json: { url: `${server.url}/video.7777_abcdef77.taken` } });
+      assert.equal(res.status, 409);
+      assert.match(((await res.json()) as { detail: string }).detail, /already has this video page/);
+    });
+
     it('waits as a 429 Retry-After asks, then succeeds', async () => {
       const fresh = `${server.url}/video.1234_abcdef01.other?throttled=1`;
       throttle = true;
@@ -232,6 +252,24 @@ describe('polite fetching', () => {
     await assert.rejects(f.text(`${server.url}/away`, opts), /localhost:9 is not one of the plugin's hosts/);
     await assert.rejects(f.text(`${server.url}/big`, { ...opts, maxBytes: 100 }), /larger than the 100/);
     await assert.rejects(f.text('file:///etc/passwd', opts), /refusing a file: URL/);
+  });
+
+  it('downloads to a temporary name and leaves nothing when the size cap is passed', async () => {
+    const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'robian-an-dl-'));
+    try {
+      const f = fetcher();
+      const target = join(dir, 'data.zip');
+      const done = await f.download(`${server.url}/big`, target, { timeoutMs: 5000, maxBytes: 10_000 });
+      assert.equal(done.bytes, 5000);
+      assert.equal(readFileSync(target, 'utf8').length, 5000);
+      await assert.rejects(f.download(`${server.url}/big`, join(dir, 'small.zip'), { timeoutMs: 5000, maxBytes: 1000 }), /larger than the 1000/);
+      assert.deepEqual(readdirSync(dir), ['data.zip'], 'no partial file left behind');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('maps the published hosts to configured mirrors', () => {
