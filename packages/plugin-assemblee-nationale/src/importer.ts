@@ -60,6 +60,11 @@ export interface ImporterDeps {
 
 const counts = (): ImportCounts => ({ created: 0, updated: 0, unchanged: 0, skipped: 0, removed: 0 });
 
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string } | null;
+  return e?.name === 'UniqueConstraintViolationException' || e?.code === '23505' || /UNIQUE constraint failed/i.test(e?.message ?? '');
+}
+
 function same(a: unknown, b: unknown): boolean {
   if (a instanceof Date || b instanceof Date) {
     const ta = a ? new Date(a as Date).getTime() : null;
@@ -239,30 +244,56 @@ class ImportRun {
     return [...out.values()];
   }
 
+  /**
+   * Runs one batch in a transaction. Counts and problems are applied only once it committed. A
+   * unique violation (another instance importing the same records at the same time) runs the batch
+   * again (up to twice): the new read finds the rows the other one created.
+   */
+  async #transaction<T>(stats: ImportCounts, work: (em: EntityManager, delta: ImportCounts, problems: ImportProblem[]) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const delta = counts();
+      const problems: ImportProblem[] = [];
+      try {
+        const result = await this.#em().transactional((em) => work(em as unknown as EntityManager, delta, problems));
+        stats.created += delta.created;
+        stats.updated += delta.updated;
+        stats.unchanged += delta.unchanged;
+        stats.removed = (stats.removed ?? 0) + (delta.removed ?? 0);
+        for (const p of problems) this.problem(p);
+        return result;
+      } catch (err) {
+        if (attempt < 2 && isUniqueViolation(err)) {
+          this.#deps.logger.warn({ err: (err as Error).message }, 'import: a batch met rows written concurrently; running it again');
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
   async #organes(batch: { raw: unknown; file: string }[]): Promise<void> {
     const parsed = this.#parse('organe', batch, parseOrgane, (o) => o.uid);
-    const commissions: { fields: CommissionFields; file: string }[] = [];
-    for (const { value, file } of parsed) {
+    const commissions: CommissionFields[] = [];
+    for (const { value } of parsed) {
       this.organes.set(value.uid, value);
-      if (isCommissionOrgane(value)) commissions.push({ fields: commissionFields(value), file });
+      if (isCommissionOrgane(value)) commissions.push(commissionFields(value));
     }
     if (commissions.length === 0) return;
-    const stats = this.report.commissions;
-    const created: Commission[] = [];
-    await this.#em().transactional(async (em) => {
-      const existing = await em.find(CommissionSchema, { source: SOURCE_ID, externalId: { $in: commissions.map((c) => c.fields.externalId) } });
+    const created = await this.#transaction(this.report.commissions, async (em, delta) => {
+      const made: Commission[] = [];
+      const existing = await em.find(CommissionSchema, { source: SOURCE_ID, externalId: { $in: commissions.map((c) => c.externalId) } });
       const byUid = new Map(existing.map((c) => [c.externalId, c]));
-      for (const { fields } of commissions) {
+      for (const fields of commissions) {
         const row = byUid.get(fields.externalId);
         if (row) {
-          if (assign(row as unknown as Record<string, unknown>, { ...fields })) stats.updated++;
-          else stats.unchanged++;
+          if (assign(row as unknown as Record<string, unknown>, { ...fields })) delta.updated++;
+          else delta.unchanged++;
         } else {
-          const entity = em.create(CommissionSchema, { source: SOURCE_ID, ...fields } as never) as Commission;
-          created.push(entity);
-          stats.created++;
+          made.push(em.create(CommissionSchema, { source: SOURCE_ID, ...fields } as never) as Commission);
+          delta.created++;
         }
       }
+      return made;
     });
     for (const c of created) this.commissionIds.set(c.externalId, c.id);
   }
@@ -270,19 +301,18 @@ class ImportRun {
   async #acteurs(batch: { raw: unknown; file: string }[]): Promise<void> {
     const parsed = this.#parse('acteur', batch, (raw) => parseActeur(raw, this.organes, this.#now), (a) => a.fields.externalId);
     if (parsed.length === 0) return;
-    const stats = this.report.deputies;
     for (const { value, file } of parsed) {
       for (const w of value.warnings) this.problem({ uid: value.fields.externalId, kind: 'acteur', reason: w, severity: 'warning', file });
     }
-    await this.#em().transactional(async (em) => {
+    await this.#transaction(this.report.deputies, async (em, delta) => {
       const existing = await em.find(DeputySchema, { source: SOURCE_ID, externalId: { $in: parsed.map((p) => p.value.fields.externalId) } });
       const byUid = new Map(existing.map((d) => [d.externalId, d]));
       for (const { value } of parsed) {
         const fields: DeputyFields = value.fields;
         const row = byUid.get(fields.externalId);
         if (row) {
-          if (assign(row as unknown as Record<string, unknown>, { ...fields })) stats.updated++;
-          else stats.unchanged++;
+          if (assign(row as unknown as Record<string, unknown>, { ...fields })) delta.updated++;
+          else delta.unchanged++;
         } else {
           em.create(DeputySchema, {
             source: SOURCE_ID,
@@ -290,7 +320,7 @@ class ImportRun {
             politicalGroup: fields.politicalGroup ?? null,
             politicalGroupShort: fields.politicalGroupShort ?? null,
           } as never);
-          stats.created++;
+          delta.created++;
         }
       }
     });
@@ -318,11 +348,11 @@ class ImportRun {
       for (const w of value.warnings) this.problem({ uid: value.uid, kind: 'reunion', reason: w, severity: 'warning', file });
       live.push(item);
     }
-    const touched: Debate[] = [];
-    const removedIds: number[] = [];
-    await this.#em().transactional(async (em) => {
-      const uids = [...live, ...dead].map((r) => r.value.uid);
-      if (uids.length === 0) return;
+    const uids = [...live, ...dead].map((r) => r.value.uid);
+    if (uids.length === 0) return;
+    const { touched, removedIds } = await this.#transaction(stats, async (em, delta, problems) => {
+      const touched: Debate[] = [];
+      const removedIds: number[] = [];
       const existing = (await em.find(DebateSchema, { source: SOURCE_ID, externalId: { $in: uids } }, { populate: ['audioFiles'] as never })) as Debate[];
       const byUid = new Map(existing.map((d) => [d.externalId!, d]));
       for (const { value, file } of dead) {
@@ -330,12 +360,12 @@ class ImportRun {
         if (!row) continue;
         const hasMedia = row.hasAudio || Boolean(row.sourceUrl) || (row.audioFiles.isInitialized() && row.audioFiles.length > 0);
         if (hasMedia) {
-          this.problem({ uid: value.uid, kind: 'reunion', reason: 'withdrawn from the agenda but the debate has media: kept as it was', severity: 'warning', file });
+          problems.push({ uid: value.uid, kind: 'reunion', reason: 'withdrawn from the agenda but the debate has media: kept as it was', severity: 'warning', file });
           continue;
         }
         removedIds.push(row.id);
         em.remove(row);
-        stats.removed = (stats.removed ?? 0) + 1;
+        delta.removed = (delta.removed ?? 0) + 1;
       }
       for (const { value } of live) {
         const row = byUid.get(value.uid);
@@ -348,15 +378,15 @@ class ImportRun {
           const commissionChanged = currentCommission !== (commissionId ?? null);
           if (commissionChanged) row.commission = commission as never;
           if (changed || commissionChanged) {
-            stats.updated++;
+            delta.updated++;
             touched.push(row);
-          } else stats.unchanged++;
+          } else delta.unchanged++;
         } else {
-          const entity = em.create(DebateSchema, { source: SOURCE_ID, ...fields, commission } as never) as Debate;
-          touched.push(entity);
-          stats.created++;
+          touched.push(em.create(DebateSchema, { source: SOURCE_ID, ...fields, commission } as never) as Debate);
+          delta.created++;
         }
       }
+      return { touched, removedIds };
     });
     for (const d of touched) this.changed.add(d.id);
     this.removed.push(...removedIds);

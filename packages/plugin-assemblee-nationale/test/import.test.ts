@@ -250,3 +250,31 @@ describe('an import that stops half-way', { skip: FIXTURES_SKIP }, () => {
     }
   });
 });
+
+describe('two instances importing the same data at once (PostgreSQL)', { skip: FIXTURES_SKIP || STORAGE_MODES[1]!.skip }, () => {
+  it('never duplicates: a batch that meets rows written meanwhile runs again', async () => {
+    const environment = await createTestEnvironment('postgresql+redis');
+    const hostA = await startTestHost({ environment, plugins: [assembleeNationalePlugin] });
+    const hostB = await startTestHost({ environment, plugins: [assembleeNationalePlugin] });
+    const a = hostA.robian;
+    const b = hostB.robian;
+    try {
+      const [ra, rb] = await Promise.all([
+        a.kernel.services.get('assemblee.import')(FIXTURES_JSON),
+        b.kernel.services.get('assemblee.import')(FIXTURES_JSON),
+      ]);
+      for (const key of ['commissions', 'deputies', 'debates'] as const) {
+        const created = ra.report[key].created + rb.report[key].created;
+        const seen = created + ra.report[key].unchanged + rb.report[key].unchanged + ra.report[key].updated + rb.report[key].updated;
+        assert.equal(created, SAMPLE_COUNTS[key].created, `${key}: created once in all`);
+        assert.equal(seen, 2 * SAMPLE_COUNTS[key].created, `${key}: every record counted by both imports`);
+      }
+      const em = a.kernel.orm.em.fork() as unknown as EntityManager;
+      assert.equal(await em.count(DebateSchema, {}), 25);
+    } finally {
+      await hostA.close();
+      await hostB.close();
+      await environment.cleanup();
+    }
+  });
+});
