@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig } from '@robian/core';
-import { InputError } from '@robian/plugin-assemblee-nationale';
+import { InputError, partialResultOf } from '@robian/plugin-assemblee-nationale';
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
 import { progressReporter } from './progress.ts';
@@ -159,12 +159,31 @@ imports
       await withKernel(async (robian) => {
         const run = robian.kernel.services.get('assemblee.import');
         const progress = progressReporter(process.stderr);
+        // Ctrl-C stops after the current batch (what is committed stays and is reported); twice exits at once
+        const controller = new AbortController();
+        const onSigint = () => {
+          if (controller.signal.aborted) process.exit(130);
+          process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit at once)\n');
+          controller.abort(new Error('interrupted'));
+        };
+        process.on('SIGINT', onSigint);
         let result;
         try {
-          result = await run(input, { progress: (e) => progress.update(e) });
-        } finally {
+          result = await run(input, { signal: controller.signal, progress: (e) => progress.update(e) });
+        } catch (err) {
           progress.end();
+          const partial = partialResultOf(err);
+          if (partial) {
+            console.log(`import stopped: ${(err as Error).message}; committed before it:`);
+            printReport(partial.report, Math.max(0, Number(opts.maxProblems) || 0));
+            process.exitCode = controller.signal.aborted ? 130 : 1;
+            return;
+          }
+          throw err;
+        } finally {
+          process.off('SIGINT', onSigint);
         }
+        progress.end();
         if (opts.json) console.log(JSON.stringify(result.report, null, 2));
         else printReport(result.report, Math.max(0, Number(opts.maxProblems) || 0));
       });

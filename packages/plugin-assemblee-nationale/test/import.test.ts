@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { DebateSchema, type DebateView, type EntityManager, type ImportCompleted
 import { assembleeNationalePlugin, type ImportResult } from '@robian/plugin-assemblee-nationale';
 import { STORAGE_MODES, createTestEnvironment, startTestHost, type TestHost } from '@robian/test-support';
 import { FIXTURES_JSON, FIXTURES_SKIP, localBases, serve, zipFolder, type TestServer } from './helpers.ts';
+import { dataset } from './records.ts';
 
 const SAMPLE_COUNTS = {
   commissions: { created: 13, updated: 0, unchanged: 0, skipped: 0, removed: 0 },
@@ -214,6 +215,37 @@ describe('robian import assemblee (CLI)', { skip: FIXTURES_SKIP }, () => {
       const bad = exec(['import', 'assemblee', join(environment.dataDir, 'missing')], environment.env);
       assert.equal(bad.status, 1);
       assert.match(bad.stderr, /import failed: cannot read .*missing: no such file or folder/);
+    } finally {
+      await environment.cleanup();
+    }
+  });
+
+  it('stops after the current batch on Ctrl-C, prints what was committed, exit 130', async () => {
+    const environment = await createTestEnvironment('sqlite', { AN_IMPORT_BATCH_SIZE: '25' });
+    try {
+      const dir = join(environment.dataDir, 'generated');
+      const { organes, acteurs, reunions } = dataset(4000);
+      mkdirSync(join(dir, 'organe'), { recursive: true });
+      mkdirSync(join(dir, 'acteur'));
+      mkdirSync(join(dir, 'reunion'));
+      for (const o of organes) writeFileSync(join(dir, 'organe', `${o.uid}.json`), JSON.stringify({ organe: o }));
+      for (const a of acteurs) writeFileSync(join(dir, 'acteur', `${(a.uid as { '#text': string })['#text']}.json`), JSON.stringify({ acteur: a }));
+      for (const r of reunions) writeFileSync(join(dir, 'reunion', `${r.uid}.json`), JSON.stringify({ reunion: r }));
+      const child = spawn(process.execPath, ['--conditions=robian-source', cli, 'import', 'assemblee', dir], { env: { PATH: process.env.PATH ?? '', ...environment.env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (/import: \d+\/\d+ files \(10%\)/.test(stderr) && !child.killed) child.kill('SIGINT');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      assert.equal(code, 130, `${stdout}\n${stderr}`);
+      assert.match(stderr, /stopping after the current batch/);
+      assert.match(stdout, /import stopped: interrupted; committed before it:/);
+      const created = Number(/debates\s+(\d+) created/.exec(stdout)?.[1]);
+      assert.ok(created > 0 && created < 4000, `some batches committed (${created})`);
+      assert.equal(created % 25, 0, 'whole batches only');
     } finally {
       await environment.cleanup();
     }
