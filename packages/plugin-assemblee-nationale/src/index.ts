@@ -1,5 +1,6 @@
 import {
   PLUGIN_API_VERSION,
+  debateView,
   definePlugin,
   z,
   type DebateSource,
@@ -42,6 +43,29 @@ declare module '@robian/core' {
     'assemblee.linkVideo': AssembleeLinkVideo;
   }
 }
+
+const linkVideoView = z
+  .object({
+    debate_id: z.number().int(),
+    created: z.boolean().meta({ description: 'true when the réunion was not in the catalogue yet and the debate was made from the video' }),
+    meeting_id: z.string().meta({ description: 'the réunion uid (NVS meeting_id)' }),
+    page_url: z.string(),
+    candidates: z.array(
+      z.object({
+        url: z.string(),
+        kind: z.enum(['mp3', 'mp4', 'm4a', 'hls', 'other']),
+        audioCodec: z.string().optional(),
+        origin: z.string().optional(),
+        verified: z.boolean().optional(),
+      }),
+    ),
+    chapters: z.number().int(),
+    speakers_linked: z.number().int(),
+    speakers_created: z.number().int(),
+    warnings: z.array(z.string()),
+    debate: debateView,
+  })
+  .meta({ id: 'AssembleeVideoLink' });
 
 /**
  * The Assemblée nationale source: imports the open data (organes, acteurs, réunions) and resolves
@@ -148,7 +172,7 @@ export const assembleeNationalePlugin = definePlugin({
       tags: ['assemblee-nationale'],
       auth: 'admin',
       body: z.object({ url: z.string().trim().min(1).max(2048) }).strict(),
-      responses: { 200: { description: 'The debate the video was linked to', schema: z.record(z.string(), z.unknown()) } },
+      responses: { 200: { description: 'The debate the video was linked to, and what the page offered', schema: linkVideoView } },
       handler: async (_koa, { body }) => link(body.url),
     });
   },

@@ -153,6 +153,8 @@ for (const mode of STORAGE_MODES) {
       assert.equal(missing.status, 502);
       assert.match(((await missing.json()) as { detail: string }).detail, /HTTP 404/);
       assert.ok(ADMIN_KEY);
+      const openapi = (await (await host.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
+      assert.ok(openapi.paths['/api/assemblee/videos']?.post, 'the route is documented');
     });
 
     it('offers no URL outside the plugin hosts (the allow-list holds for what a page says)', async () => {
