@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
+  assembleeNationalePlugin,
   commissionFields,
+  hostsOf,
+  optionsSchema,
   isCommissionOrgane,
   kindOfPath,
   parseActeur,
@@ -17,6 +20,7 @@ import {
   splitName,
   type VideoNvs,
 } from '@robian/plugin-assemblee-nationale';
+import { createTestEnvironment, startTestHost } from '@robian/test-support';
 import { FIXTURES, FIXTURES_JSON, FIXTURES_SKIP, fixtureJson, fixtureText } from './helpers.ts';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -206,5 +210,27 @@ describe('the video page and its data.nvs (real samples)', { skip: FIXTURES_SKIP
 
   it('refuses a page that names no video', () => {
     assert.throws(() => parseVideoPage('<html></html>', 'https://videos.assemblee-nationale.fr/x'), /no interface uid/);
+  });
+});
+
+describe('configuration', () => {
+  it('owns the three published hosts by default, and the hosts of the configured bases otherwise', () => {
+    assert.deepEqual(hostsOf(optionsSchema.parse({})), ['videos.assemblee-nationale.fr', 'videos-an.vodalys.com', 'anorigin.vodalys.com']);
+    assert.deepEqual(hostsOf(optionsSchema.parse({ videosBaseUrl: 'http://127.0.0.1:9000', hlsBaseUrl: 'http://mirror.example/hls/' })), ['127.0.0.1', 'mirror.example', 'anorigin.vodalys.com']);
+  });
+
+  it('refuses a bad base URL and names its environment variable', async () => {
+    const env = await createTestEnvironment('sqlite', { AN_VODALYS_HLS_BASE_URL: 'ftp://videos.example/' });
+    try {
+      await assert.rejects(
+        (async () => {
+          const host = await startTestHost({ environment: env, plugins: [assembleeNationalePlugin] });
+          await host.close();
+        })(),
+        /AN_VODALYS_HLS_BASE_URL/,
+      );
+    } finally {
+      await env.cleanup();
+    }
   });
 });
