@@ -190,9 +190,21 @@ class ImportRun {
     return this.#deps.orm.em.fork() as unknown as EntityManager;
   }
 
+  /** The committees of earlier imports: an agenda imported alone still links them (and names them). */
   async loadKnown(): Promise<void> {
-    const rows = await this.#em().find(CommissionSchema, { source: SOURCE_ID }, { fields: ['id', 'externalId'] as never });
-    for (const c of rows) this.commissionIds.set(c.externalId, c.id);
+    const rows = await this.#em().find(CommissionSchema, { source: SOURCE_ID }, { fields: ['id', 'externalId', 'name', 'shortName', 'active'] as never });
+    for (const c of rows) {
+      this.commissionIds.set(c.externalId, c.id);
+      this.organes.set(c.externalId, {
+        uid: c.externalId,
+        codeType: '',
+        xsiType: 'OrganeParlementaire_Type',
+        name: c.name,
+        shortName: c.shortName ?? null,
+        abbreviation: null,
+        active: c.active,
+      });
+    }
   }
 
   problem(p: ImportProblem): void {

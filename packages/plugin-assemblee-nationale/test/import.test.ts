@@ -310,3 +310,31 @@ describe('two instances importing the same data at once (PostgreSQL)', { skip: F
     }
   });
 });
+
+describe('the AMO and the Agenda imported separately, as the AN publishes them', { skip: FIXTURES_SKIP }, () => {
+  it('links the réunions of a later agenda import to the committees of an earlier AMO import', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'robian-an-split-'));
+    const host = await startTestHost({ plugins: [assembleeNationalePlugin] });
+    try {
+      const amo = join(tmp, 'amo');
+      const agenda = join(tmp, 'agenda');
+      cpSync(join(FIXTURES_JSON, 'organe'), join(amo, 'organe'), { recursive: true });
+      cpSync(join(FIXTURES_JSON, 'acteur'), join(amo, 'acteur'), { recursive: true });
+      cpSync(join(FIXTURES_JSON, 'reunion'), join(agenda, 'reunion'), { recursive: true });
+      const run = host.robian.kernel.services.get('assemblee.import');
+      const first = await run(amo);
+      assert.equal(first.report.commissions.created, 13);
+      assert.equal(first.report.debates.created, 0);
+      const second = await run(agenda);
+      assert.deepEqual(second.report.debates, SAMPLE_COUNTS.debates);
+      assert.deepEqual(second.report.problems.filter((p) => p.severity === 'warning'), [], 'the committees are known from the first import');
+      assert.ok(second.report.problems.some((p) => p.uid === 'RUSNR5L17S2025IDS29593' && /Sénat/.test(p.reason)), 'the Sénat sitting is found without its organe');
+      const list = ((await (await host.request('/api/debats/?per_page=100')).json()) as { debates: DebateView[] }).debates;
+      assert.equal(list.find((d) => d.external_id === 'RUANR5L17S2025IDC456067')?.commission?.short_name, 'Finances');
+      assert.equal(list.filter((d) => d.commission).length, 19, '18 committee réunions and the groupe d’études');
+    } finally {
+      await host.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
