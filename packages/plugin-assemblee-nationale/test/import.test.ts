@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { DebateSchema, type DebateView, type EntityManager, type ImportCompletedEvent } from '@robian/core';
 import { assembleeNationalePlugin, type ImportResult } from '@robian/plugin-assemblee-nationale';
 import { STORAGE_MODES, createTestEnvironment, startTestHost, type TestHost } from '@robian/test-support';
-import { FIXTURES_JSON, FIXTURES_SKIP, localBases, serve, zipFolder, type TestServer } from './helpers.ts';
+import { FIXTURES_JSON, FIXTURES_SKIP, INTERFACE_UID, localBases, localVideoFiles, serve, zipFolder, type TestServer } from './helpers.ts';
 import { dataset } from './records.ts';
 
 const SAMPLE_COUNTS = {
@@ -199,6 +199,16 @@ describe('robian import assemblee (CLI)', { skip: FIXTURES_SKIP }, () => {
   const cli = fileURLToPath(new URL('../../host/src/cli.ts', import.meta.url));
   const exec = (args: string[], env: Record<string, string>) =>
     spawnSync(process.execPath, ['--conditions=robian-source', cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 120_000 });
+  /** Like exec, without blocking this process (which serves the pages the command fetches). */
+  const execAsync = (args: string[], env: Record<string, string>) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--conditions=robian-source', cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
 
   it('prints the report, plain log lines off a terminal, exit 0; exit 1 when the input is unreadable', async () => {
     const environment = await createTestEnvironment('sqlite');
@@ -217,6 +227,34 @@ describe('robian import assemblee (CLI)', { skip: FIXTURES_SKIP }, () => {
       assert.match(bad.stderr, /import failed: cannot read .*missing: no such file or folder/);
     } finally {
       await environment.cleanup();
+    }
+  });
+
+  it('robian import assemblee-video links a video page to its réunion', async () => {
+    const server = await serve((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const files = localVideoFiles(server.url, 'RUANR5L17S2025IDS29504');
+      if (path.startsWith(`/video.${INTERFACE_UID}`)) res.end(files.page);
+      else if (path === `/Datas/an/${INTERFACE_UID}/content/data.nvs`) res.end(files.nvs);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    const environment = await createTestEnvironment('sqlite', localBases(server.url));
+    try {
+      assert.equal(exec(['import', 'assemblee', FIXTURES_JSON], environment.env).status, 0);
+      const linked = await execAsync(['import', 'assemblee-video', `${server.url}/video.${INTERFACE_UID}.2eme-seance`], environment.env);
+      assert.equal(linked.status, 0, linked.stderr);
+      assert.match(linked.stdout, /^updated debate \d+ \(réunion RUANR5L17S2025IDS29504\)/m);
+      assert.match(linked.stdout, /chapters: 26, speakers: 43 \(37 new\)/);
+      assert.match(linked.stdout, /mp3 +http:\/\/127\.0\.0\.1:\d+\/vod\/.*\.mp3/);
+      const refused = exec(['import', 'assemblee-video', 'https://example.org/video.1_ab'], environment.env);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /import failed: .*video page of the Assemblée nationale/);
+    } finally {
+      await environment.cleanup();
+      await server.close();
     }
   });
 
