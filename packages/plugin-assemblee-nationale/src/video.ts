@@ -346,6 +346,12 @@ export class VideoResolver {
       else warnings.push(`no public URL for the audio file ${audio.url}`);
     }
     if (page.mp4Url) offer({ url: page.mp4Url, kind: 'mp4', audioCodec: 'aac', origin: 'og:video' });
+    else {
+      // no og:video: the NVS `source` file, mapped like the MP3
+      const source = nvs?.files.find((f) => f.title === 'source' && /\.mp4$/i.test(f.url));
+      const mp4 = source && nvs ? publicUrlOf(source.url, nvs, page) : null;
+      if (mp4) offer({ url: mp4, kind: 'mp4', audioCodec: 'aac', origin: 'nvs:source', verified: false });
+    }
     if (page.hlsUrl) offer({ url: page.hlsUrl, kind: 'hls', audioCodec: 'aac', origin: 'config_json' });
     if (candidates.length === 0) throw new FetchError(page.url, 'the page offers no media on the plugin hosts');
     const recordedAt = nvs?.recordedAt ? new Date(nvs.recordedAt) : undefined;

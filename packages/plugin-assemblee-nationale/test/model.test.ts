@@ -234,3 +234,16 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('a page without og:video (real page, tag removed)', { skip: FIXTURES_SKIP }, () => {
+  it('maps the NVS files with config_json download_url + folder', () => {
+    const html = fixtureText('videos-an', '19502241_6ac548b948b27', 'page.trimmed.html').replace(/<meta property="og:video"[^>]*>/, '').replace(/<meta itemprop="contentURL"[^>]*>/, '');
+    const page = parseVideoPage(html, 'https://videos.assemblee-nationale.fr/video.19502241_6ac548b948b27.x');
+    assert.equal(page.mp4Url, null);
+    assert.equal(page.hlsUrl, null);
+    const nvs = parseNvs(fixtureText('videos-an', '19502241_6ac548b948b27', 'data.nvs'));
+    assert.equal(publicUrlOf('serverfiles://data9/domain1/2026/10/hemi_20261006211505_1.mp4', nvs, page), 'http://anorigin.vodalys.com/vod/mp4/ida/domain1/2026/10/hemi_20261006211505_1.mp4');
+    assert.equal(publicUrlOf('serverfiles://data9/domain1/2026/10/hemi_20261006211505.mp3', nvs, page), 'http://anorigin.vodalys.com/vod/mp4/ida/domain1/2026/10/hemi_20261006211505.mp3');
+    assert.equal(publicUrlOf('rtmp://vipwowza.yacast.net/x', nvs, page), null);
+  });
+});

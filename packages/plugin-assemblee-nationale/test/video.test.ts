@@ -25,6 +25,11 @@ for (const mode of STORAGE_MODES) {
           res.end();
           return;
         }
+        if (path === '/video.6666_abcdef66.noog') {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          res.end(files.page.replace(/<meta property="og:video"[^>]*>/, '').replace(/<meta itemprop="contentURL"[^>]*>/, ''));
+          return;
+        }
         if (path === '/video.5555_abcdef55.foreign') {
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           res.end(files.page.replaceAll(`${server.url}/vod/`, 'http://media.example.org/vod/'));
@@ -162,6 +167,17 @@ for (const mode of STORAGE_MODES) {
       assert.deepEqual(result.candidates.map((c) => c.kind), ['hls'], 'the MP3 and MP4 on media.example.org are dropped');
       assert.ok(result.warnings.some((w) => /media\.example\.org is not one of the plugin's hosts/.test(w)));
       assert.equal(result.debate.video_url, result.candidates[0]!.url);
+    });
+
+    it('falls back on the NVS source file when the page has no og:video', async () => {
+      const media = await host.robian.kernel.sources.get('assemblee-nationale')!.resolve(new URL(`${server.url}/video.6666_abcdef66.noog`));
+      assert.deepEqual(
+        media.candidates.map((c) => [c.kind, c.origin, c.url]),
+        [
+          ['mp3', 'nvs:audio', `${server.url}/vod/mp4/ida/domain1/2026/10/hemi_20261006211505.mp3`],
+          ['mp4', 'nvs:source', `${server.url}/vod/mp4/ida/domain1/2026/10/hemi_20261006211505_1.mp4`],
+        ],
+      );
     });
 
     it('refuses to give a video page to a second debate (409)', async () => {
