@@ -157,7 +157,6 @@ export class AssembleeImporter {
     await run.flush();
     options.progress?.({ phase: 'import', done: reader.total, total: reader.total });
   }
-
 }
 
 export { InputError };
