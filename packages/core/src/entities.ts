@@ -10,13 +10,22 @@ export type DebateType = (typeof DEBATE_TYPES)[number];
 export const DEBATE_STATUSES = ['programme', 'en_cours', 'termine', 'disponible', 'extraction', 'erreur'] as const;
 export type DebateStatus = (typeof DEBATE_STATUSES)[number];
 
-/** A chapter of a debate's recording: where a speaker or agenda item starts. */
+/**
+ * A chapter of a debate's recording: where a speaker or agenda item starts. Some sources publish
+ * the outline of a sitting (agenda items, speakers, in order) without times: their chapters have
+ * `start_seconds: null` and keep the source's order.
+ */
 export interface DebateChapter {
   title: string;
-  start_seconds: number;
+  /** Offset in the recording, or null when the source gives the order but not the time. */
+  start_seconds: number | null;
   end_seconds?: number | null;
   speaker_external_id?: string | null;
   speaker_name?: string | null;
+  /** Depth in the source's outline (0 = top level), when the outline is a tree. */
+  level?: number | null;
+  /** What the chapter is in the source's words, e.g. `Intervention`, `Article`, `Texte`. */
+  kind?: string | null;
 }
 
 const timestamps = {

@@ -10,35 +10,105 @@ export interface MediaCandidate {
   audioCodec?: string;
   /** Audio bitrate in kbit/s when known. */
   audioBitrate?: number;
+  /** Where the candidate comes from, for logs and docs (e.g. `nvs:audio`, `og:video`, `config_json`). */
+  origin?: string;
+  /**
+   * False when the source derived the URL by a rule it could not check without fetching the media
+   * (the pipeline should fall back to the next candidate when it fails). Default: true.
+   */
+  verified?: boolean;
+}
+
+/** A person who speaks in the recording, as the source names them. */
+export interface MediaSpeaker {
+  /** The parliament's uid of the person (e.g. an AN acteur uid `PA720468`). */
+  externalId: string;
+  name: string;
 }
 
 export interface ResolvedMedia {
-  /** Cheapest first is not required: the pipeline picks per rendition. */
+  /**
+   * The ways to fetch the media. Sources list them cheapest first (a published audio file before a
+   * video file before a stream); the pipeline may still pick per rendition.
+   */
   candidates: MediaCandidate[];
   /** The recording's length when the source knows it. */
   durationSeconds?: number;
   chapters?: DebateChapter[];
   /** The parliament's uid of the sitting this media belongs to, when the source knows it. */
   meetingExternalId?: string;
+  /** The people who speak in the recording. */
+  speakers?: MediaSpeaker[];
+  /** The canonical URL of the page that was resolved. */
+  pageUrl?: string;
+  title?: string;
+  description?: string;
+  thumbnailUrl?: string;
+  /** Captions (e.g. SRT) published with the recording. */
+  captionsUrl?: string;
+  /** The written record (compte rendu) of the sitting. */
+  reportUrl?: string;
+  /** When the recording started, when the source says. */
+  recordedAt?: Date;
+  legislature?: number;
+  /** The debate type (wire value) the source infers for the recording. */
+  debateType?: 'seance_publique' | 'commission' | 'audition' | 'question_gouvernement' | 'autre';
 }
 
 export interface ImportCounts {
   created: number;
   updated: number;
   unchanged: number;
+  /** Records not imported (bad, out of scope, cancelled…): each is named in `problems`. */
   skipped: number;
+  /** Rows the import removed because the source withdrew them (e.g. a cancelled sitting). */
+  removed?: number;
+}
+
+export interface ImportProblem {
+  uid: string;
+  kind: string;
+  reason: string;
+  /** `skipped`: the record was not imported; `warning`: imported, with something missing. Default `skipped`. */
+  severity?: 'skipped' | 'warning';
+  /** The file (or zip entry) it came from. */
+  file?: string;
 }
 
 export interface ImportReport {
   commissions: ImportCounts;
   deputies: ImportCounts;
   debates: ImportCounts;
-  /** Records skipped, each with its uid and why. */
-  problems: { uid: string; kind: string; reason: string }[];
+  /** Records skipped, each with its uid and why (and warnings about records imported incompletely). */
+  problems: ImportProblem[];
+  /** The source id, e.g. `assemblee-nationale`. */
+  source?: string;
+  durationMs?: number;
 }
 
 export interface ImportProgress {
   (event: { phase: string; done: number; total?: number }): void;
+}
+
+export interface ImportOptions {
+  signal?: AbortSignal;
+  progress?: ImportProgress;
+}
+
+/**
+ * The payload of `import.completed`, which a source plugin emits after an import wrote to the
+ * database (declare it on `RobianEvents` by declaration merging: `'import.completed': ImportCompletedEvent`).
+ * Listeners (search indexes, caches) refresh the debates named here.
+ */
+export interface ImportCompletedEvent {
+  source: string;
+  report: ImportReport;
+  /** Debates created or updated by the import. */
+  changedDebateIds: number[];
+  /** Debates the import deleted. */
+  removedDebateIds: number[];
+  /** Set when the import stopped on an error: the report covers what was committed before it. */
+  failed?: string;
 }
 
 /**
@@ -58,7 +128,7 @@ export interface DebateSource {
   /** The media behind a page URL. Must only fetch hosts in `mediaHosts`. */
   resolve(url: URL, options?: { signal?: AbortSignal }): Promise<ResolvedMedia>;
   /** Imports the source's open data from a path or URL (optional). */
-  import?(input: string, options?: { signal?: AbortSignal; progress?: ImportProgress }): Promise<ImportReport>;
+  import?(input: string, options?: ImportOptions): Promise<ImportReport>;
 }
 
 /** The registered sources, and the allow-list of hosts built from them. */

@@ -36,10 +36,12 @@ const stringList = (maxItems: number, maxLength: number) => z.array(shortText(ma
 export const chapterSchema = z
   .object({
     title: shortText(1000),
-    start_seconds: z.number().min(0).max(7 * 24 * 3600),
+    start_seconds: z.number().min(0).max(7 * 24 * 3600).nullable(),
     end_seconds: z.number().min(0).max(7 * 24 * 3600).nullable().optional(),
     speaker_external_id: z.string().max(128).nullable().optional(),
     speaker_name: z.string().max(512).nullable().optional(),
+    level: z.number().int().min(0).max(50).nullable().optional(),
+    kind: z.string().max(255).nullable().optional(),
   })
   .strict()
   .meta({ id: 'Chapter' });

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, PluginError, checkSchema, loadConfig, type RobianConfig } from '@robian/core';
+import { ConfigError, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig } from '@robian/core';
+import { InputError, partialResultOf } from '@robian/plugin-assemblee-nationale';
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
+import { progressReporter } from './progress.ts';
 import { seedDemo } from './seed.ts';
 import { pruneListeners } from '@robian/plugin-listeners';
 import { HOST_VERSION } from './version.ts';
@@ -137,6 +139,99 @@ listeners
       const report = await pruneListeners(robian.kernel.em(), days === undefined ? {} : { orphanedAfterDays: days });
       console.log(JSON.stringify(report));
     });
+  });
+
+function printReport(report: ImportReport, maxProblems: number): void {
+  const line = (label: string, c: ImportReport['debates']) =>
+    `${label.padEnd(12)} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped${c.removed ? `, ${c.removed} removed` : ''}`;
+  console.log(line('commissions', report.commissions));
+  console.log(line('deputies', report.deputies));
+  console.log(line('debates', report.debates));
+  const skipped = report.problems.filter((p) => p.severity !== 'warning');
+  const warnings = report.problems.filter((p) => p.severity === 'warning');
+  const shown = [...skipped, ...warnings].slice(0, maxProblems);
+  if (shown.length) console.log(`problems: ${skipped.length} skipped, ${warnings.length} warnings`);
+  for (const p of shown) console.log(`  ${p.severity === 'warning' ? 'warning' : 'skipped'} ${p.kind} ${p.uid}: ${p.reason}`);
+  if (report.problems.length > shown.length) console.log(`  … and ${report.problems.length - shown.length} more (--json prints them all)`);
+  if (report.durationMs !== undefined) console.log(`done in ${(report.durationMs / 1000).toFixed(1)} s`);
+}
+
+function failImport(err: unknown): void {
+  if (err instanceof InputError || err instanceof ProblemError) {
+    console.error(`import failed: ${err.message}`);
+  } else {
+    console.error(err);
+  }
+  process.exitCode = 1;
+}
+
+const imports = program.command('import').description('Import a parliament’s open data');
+
+imports
+  .command('assemblee')
+  .description('Import the Assemblée nationale open data (AMO acteurs/organes, Agenda réunions): a folder, a JSON file, a zip of the dataset, or an http(s) URL to one')
+  .argument('<path-or-url>', 'folder, .json file, .zip, or URL on AN_OPEN_DATA_BASE_URL')
+  .option('--json', 'print the report as JSON')
+  .option('--max-problems <n>', 'problems listed (default 50)', '50')
+  .action(async (input: string, opts: { json?: boolean; maxProblems: string }) => {
+    try {
+      await withKernel(async (robian) => {
+        const run = robian.kernel.services.get('assemblee.import');
+        const progress = progressReporter(process.stderr);
+        // Ctrl-C stops after the current batch (what is committed stays and is reported); twice exits at once
+        const controller = new AbortController();
+        const onSigint = () => {
+          if (controller.signal.aborted) process.exit(130);
+          process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit at once)\n');
+          controller.abort(new Error('interrupted'));
+        };
+        process.on('SIGINT', onSigint);
+        let result;
+        try {
+          result = await run(input, { signal: controller.signal, progress: (e) => progress.update(e) });
+        } catch (err) {
+          progress.end();
+          const partial = partialResultOf(err);
+          if (partial) {
+            console.log(`import stopped: ${(err as Error).message}; committed before it:`);
+            printReport(partial.report, Math.max(0, Number(opts.maxProblems) || 0));
+            process.exitCode = controller.signal.aborted ? 130 : 1;
+            return;
+          }
+          throw err;
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+        progress.end();
+        if (opts.json) console.log(JSON.stringify(result.report, null, 2));
+        else printReport(result.report, Math.max(0, Number(opts.maxProblems) || 0));
+      });
+    } catch (err) {
+      failImport(err);
+    }
+  });
+
+imports
+  .command('assemblee-video')
+  .description('Link a video page of videos.assemblee-nationale.fr to its réunion: media URLs, chapters and speakers on the debate')
+  .argument('<url>', 'a …/video.<id>_<hex>… page')
+  .option('--json', 'print the result as JSON')
+  .action(async (url: string, opts: { json?: boolean }) => {
+    try {
+      await withKernel(async (robian) => {
+        const result = await robian.kernel.services.get('assemblee.linkVideo')(url);
+        if (opts.json) {
+          console.log(JSON.stringify(result, null, 2));
+          return;
+        }
+        console.log(`${result.created ? 'created' : 'updated'} debate ${result.debate_id} (réunion ${result.meeting_id})`);
+        console.log(`chapters: ${result.chapters}, speakers: ${result.speakers_linked} (${result.speakers_created} new)`);
+        for (const c of result.candidates) console.log(`  ${c.kind.padEnd(4)} ${c.url}`);
+        for (const w of result.warnings) console.log(`  warning: ${w}`);
+      });
+    } catch (err) {
+      failImport(err);
+    }
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

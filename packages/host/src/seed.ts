@@ -3,10 +3,10 @@ import { CommissionSchema, DebateSchema, DeputySchema, slugify, type Debate, typ
 const SOURCE = 'demo';
 
 const COMMISSIONS = [
-  { externalId: 'DEMO-CLOIS', name: 'Commission des lois constitutionnelles, de la législation et de l’administration générale', shortName: 'Lois', kind: 'COMPER' },
-  { externalId: 'DEMO-CFIN', name: 'Commission des finances, de l’économie générale et du contrôle budgétaire', shortName: 'Finances', kind: 'COMPER' },
-  { externalId: 'DEMO-CAFSOC', name: 'Commission des affaires sociales', shortName: 'Affaires sociales', kind: 'COMPER' },
-  { externalId: 'DEMO-CDD', name: 'Commission du développement durable et de l’aménagement du territoire', shortName: 'Développement durable', kind: 'COMPER' },
+  { externalId: 'DEMO-CLOIS', name: 'Commission des lois constitutionnelles, de la législation et de l’administration générale', shortName: 'Lois', kind: 'commission_permanente' },
+  { externalId: 'DEMO-CFIN', name: 'Commission des finances, de l’économie générale et du contrôle budgétaire', shortName: 'Finances', kind: 'commission_permanente' },
+  { externalId: 'DEMO-CAFSOC', name: 'Commission des affaires sociales', shortName: 'Affaires sociales', kind: 'commission_permanente' },
+  { externalId: 'DEMO-CDD', name: 'Commission du développement durable et de l’aménagement du territoire', shortName: 'Développement durable', kind: 'commission_permanente' },
 ];
 
 const DEPUTIES = [
