@@ -69,7 +69,10 @@ export async function serveFile(ctx: Context, o: ServeOptions): Promise<void> {
       else useRange = !Number.isNaN(Date.parse(ifRange)) && Date.parse(ifRange) === modified.getTime();
     }
     if (useRange) {
-      const parsed = rangeParser(file.size, rangeHeader, { combine: true });
+      // RFC 9110 § 14.1.2: a suffix longer than the file selects the whole file (range-parser 1.3 says -1)
+      const suffix = /^bytes=\s*-(\d+)\s*$/.exec(rangeHeader);
+      const header = suffix && Number(suffix[1]) >= file.size && Number(suffix[1]) > 0 && file.size > 0 ? 'bytes=0-' : rangeHeader;
+      const parsed = rangeParser(file.size, header, { combine: true });
       if (parsed === -1) {
         ctx.status = 416;
         ctx.respond = false;
