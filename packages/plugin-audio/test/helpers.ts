@@ -56,6 +56,7 @@ export interface MediaServer {
   /** Delay per HLS segment under /slow/ (ms). */
   slowMs: number;
   hits: string[];
+  flakySeen: Set<string>;
   close(): Promise<void>;
 }
 
@@ -68,7 +69,7 @@ const TYPES: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl'
  */
 export async function startMediaServer(dir: string): Promise<MediaServer> {
   const hits: string[] = [];
-  const state: MediaServer = { url: '', server: undefined as unknown as Server, slowMs: 400, hits, close: async () => {} };
+  const state: MediaServer = { url: '', server: undefined as unknown as Server, slowMs: 400, hits, flakySeen: new Set(), close: async () => {} };
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     hits.push(path);
@@ -87,7 +88,15 @@ export async function startMediaServer(dir: string): Promise<MediaServer> {
       res.end('<html><script>var media = "hidden in javascript";</script></html>');
       return;
     }
-    const m = /^\/(slow\/)?media\/(.+)$/.exec(path);
+    // /flaky/…: the first request of each path answers 503 (a transient failure a retry gets past)
+    if (path.startsWith('/flaky/') && path.endsWith('/master.m3u8')) {
+      if (!state.flakySeen.has(path)) {
+        state.flakySeen.add(path);
+        res.writeHead(503).end('try again');
+        return;
+      }
+    }
+    const m = /^\/(slow\/|flaky\/)?media\/(.+)$/.exec(path);
     if (!m) {
       res.writeHead(404).end('not found');
       return;
@@ -102,7 +111,7 @@ export async function startMediaServer(dir: string): Promise<MediaServer> {
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
       res.end(body);
     };
-    if (m[1] && file.endsWith('.ts')) setTimeout(send, state.slowMs);
+    if (m[1] === 'slow/' && file.endsWith('.ts')) setTimeout(send, state.slowMs);
     else send();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -169,6 +178,8 @@ export async function extract(host: TestHost, id: number, body: Record<string, u
 
 export interface Streaming {
   audio_available: boolean;
+  format: string;
+  quality: string;
   stream_url: string | null;
   download_url: string | null;
   extraction_status: string;
