@@ -319,20 +319,26 @@ export const audioPlugin = definePlugin({
         const check = verify(ctx.config.secretKey, { path, format: query.format ?? '', quality: query.quality ?? '', ...(query.expires === undefined ? {} : { expires: query.expires }), ...(query.signature === undefined ? {} : { signature: query.signature }) });
         if (!check.ok) throw new ForbiddenError(`This audio URL is refused: ${check.reason}. Get a fresh one from /api/debats/${id}/streaming.`);
       }
-      const debate = await loadDebate(id);
-      const file = await r.library.file(id, rendition);
-      const stored = file ? await r.storage.stat(file.storageKey) : undefined;
-      if (!file || !stored) {
+      const playable = await r.library.playable(id, rendition);
+      if (!playable) {
+        await loadDebate(id); // 404 naming the debate when it does not exist
         throw new NotFoundError(`The ${rendition.format}/${rendition.quality} audio of debate ${id} is not available: request it with POST /api/debats/${id}/extract.`, { format: rendition.format, quality: rendition.quality });
       }
-      const filename = safeFileName(debate.title, id, EXTENSIONS[rendition.format]);
-      await serveFile(koa, {
-        storage: r.storage,
-        file: stored,
-        contentType: MIME_TYPES[rendition.format],
-        disposition: contentDisposition(kind, filename),
-        onPlay: () => r.library.played(file),
-      });
+      const filename = safeFileName(playable.title, id, EXTENSIONS[rendition.format]);
+      try {
+        await serveFile(koa, {
+          storage: r.storage,
+          file: playable.stored,
+          contentType: MIME_TYPES[rendition.format],
+          disposition: contentDisposition(kind, filename),
+          onPlay: () => r.library.played(playable.file),
+        });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // removed since it was looked up (cleanup): forget it and say so
+        r.library.forget(id);
+        throw new NotFoundError(`The ${rendition.format}/${rendition.quality} audio of debate ${id} is no longer available: request it with POST /api/debats/${id}/extract.`);
+      }
       return undefined;
     };
 
@@ -369,6 +375,7 @@ export const audioPlugin = definePlugin({
 
     ctx.onStop(async () => {
       if (rt?.scheduler) await rt.scheduler.stop();
+      if (rt?.storage instanceof LocalAudioStorage) rt.storage.closeIdle();
       rt = undefined;
     });
 

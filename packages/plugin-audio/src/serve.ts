@@ -89,21 +89,17 @@ export async function serveFile(ctx: Context, o: ServeOptions): Promise<void> {
   const length = range ? range.end - range.start + 1 : file.size;
   if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${file.size}`;
   headers['Content-Length'] = length;
-  ctx.status = status;
-  ctx.respond = false;
   if (ctx.method === 'HEAD' || length === 0) {
+    ctx.status = status;
+    ctx.respond = false;
     res.writeHead(status, headers);
     res.end();
     return;
   }
-  const stream = o.storage.open(file.key, range ?? (file.size > 0 ? { start: 0, end: file.size - 1 } : undefined));
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  }).catch((err: unknown) => {
-    stream.destroy();
-    throw err;
-  });
+  // open first: a file that vanished is still answered through Koa (the caller turns ENOENT into a 404)
+  const stream = await o.storage.open(file.key, range ?? { start: 0, end: file.size - 1 }, file);
+  ctx.status = status;
+  ctx.respond = false;
   res.writeHead(status, headers);
   o.onPlay?.();
   try {

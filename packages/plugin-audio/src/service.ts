@@ -19,6 +19,12 @@ export interface RenditionView {
   error: string | null;
 }
 
+export interface Playable {
+  file: AudioFile;
+  stored: StoredFile;
+  title: string;
+}
+
 export interface CleanupReport {
   dry_run: boolean;
   ttl_days: number;
@@ -41,6 +47,9 @@ export class AudioLibrary {
   readonly store: JobStore;
   readonly signedUrlTtl: number;
   readonly #played = new Map<number, number>();
+  /** Ready renditions seen recently: the audio route answers without a query per range request. */
+  readonly #playable = new Map<string, { value: Playable; expires: number }>();
+  playableTtlMs = 5000;
 
   constructor(ctx: PluginContext, storage: AudioStorage, store: JobStore, signedUrlTtl: number) {
     this.ctx = ctx;
@@ -63,6 +72,32 @@ export class AudioLibrary {
 
   async files(debateId: number): Promise<AudioFile[]> {
     return this.em().find(AudioFileSchema, { debate: debateId }, { orderBy: { id: 'asc' }, disableIdentityMap: true });
+  }
+
+  /**
+   * The row, the stored file and the debate's title of a ready rendition, cached for a few seconds
+   * (a player sends many range requests; files are immutable, and a file removed meanwhile is
+   * noticed when it fails to open). Misses are not cached.
+   */
+  async playable(debateId: number, r: Rendition): Promise<Playable | undefined> {
+    const key = `${debateId}/${r.format}/${r.quality}`;
+    const now = Date.now();
+    const hit = this.#playable.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    const em = this.em();
+    const file = await em.findOne(AudioFileSchema, { debate: debateId, format: r.format, quality: r.quality }, { populate: ['debate'], disableIdentityMap: true });
+    if (!file) return undefined;
+    const stored = await this.storage.stat(file.storageKey);
+    if (!stored) return undefined;
+    const value: Playable = { file, stored, title: (file.debate as unknown as { title: string }).title };
+    if (this.#playable.size > 10_000) this.#playable.clear();
+    this.#playable.set(key, { value, expires: now + this.playableTtlMs });
+    return value;
+  }
+
+  forget(debateId?: number): void {
+    if (debateId === undefined) this.#playable.clear();
+    else for (const k of this.#playable.keys()) if (k.startsWith(`${debateId}/`)) this.#playable.delete(k);
   }
 
   /** Records a rendition that reached storage, and marks the debate as having audio. */
@@ -90,6 +125,7 @@ export class AudioLibrary {
         if (!(err instanceof UniqueConstraintViolationException) || attempt > 0) throw err;
       }
     }
+    this.forget(debateId);
     const changed = await this.em().nativeUpdate(DebateSchema, { id: debateId, hasAudio: false }, { hasAudio: true });
     if (changed) await this.invalidateDebates();
   }
@@ -209,6 +245,7 @@ export class AudioLibrary {
       if (!dryRun) await this.storage.delete(f.key);
     }
     report.freed_bytes = report.removed.reduce((n, r) => n + r.bytes, 0);
+    if (!dryRun) this.forget();
     if (!dryRun && touched.size) {
       for (const id of touched) {
         const left = await this.em().count(AudioFileSchema, { debate: id });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { close, createReadStream, fstat, open as openFd } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -20,12 +20,25 @@ export interface AudioStorage {
   tempPath(key: string): Promise<string>;
   /** Moves a complete file in under `key` (atomically for the local filesystem: rename). */
   put(key: string, fromPath: string): Promise<StoredFile>;
-  /** A stream of the bytes `start`..`end` (inclusive), opened at `start`. */
-  open(key: string, range?: { start: number; end: number }): Readable;
+  /**
+   * A stream of the bytes `start`..`end` (inclusive), read from `start`. With `expected`, the
+   * bytes are those of that version of the file (same size and mtime), or the stream fails with ENOENT.
+   */
+  open(key: string, range?: { start: number; end: number }, expected?: StoredFile): Readable | Promise<Readable>;
   stat(key: string): Promise<StoredFile | undefined>;
   delete(key: string): Promise<boolean>;
   /** Every stored file (temp files included, their key ends in `.tmp`). */
   list(): AsyncIterable<StoredFile>;
+}
+
+interface SharedFd {
+  fd: number;
+  refs: number;
+  size: number;
+  mtimeMs: number;
+  closing: boolean;
+  private?: boolean;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const KEY = /^\d{1,12}\/[a-z0-9]+-[a-z0-9]+\.[a-z0-9]{2,4}(?:\.[a-z0-9]+\.tmp)?$/;
@@ -63,8 +76,73 @@ export class LocalAudioStorage implements AudioStorage {
     return { key, size: s.size, mtime: s.mtime };
   }
 
-  open(key: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.path(key), range ? { start: range.start, end: range.end } : {});
+  readonly #fds = new Map<string, SharedFd>();
+  /** How long an unused file descriptor stays open for the next range request of the same file. */
+  fdIdleMs = 10_000;
+
+  async open(key: string, range?: { start: number; end: number }, expected?: StoredFile): Promise<Readable> {
+    // larger reads than the 64 KiB default: fewer syscalls per range, bounded per connection
+    const length = range ? range.end - range.start + 1 : Infinity;
+    const highWaterMark = Math.max(16 * 1024, Math.min(512 * 1024, length));
+    const shared = await this.#acquire(key, expected);
+    // positional reads on a descriptor kept open across requests: no open/close per range
+    const stream = createReadStream('', { fd: shared.fd, autoClose: false, highWaterMark, ...(range ? { start: range.start, end: range.end } : { start: 0 }) });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#release(key, shared);
+    };
+    stream.once('close', release);
+    stream.once('end', release);
+    stream.once('error', release);
+    return stream;
+  }
+
+  async #acquire(key: string, expected?: StoredFile): Promise<SharedFd> {
+    const existing = this.#fds.get(key);
+    if (existing && !existing.closing && (!expected || (existing.size === expected.size && existing.mtimeMs === expected.mtime.getTime()))) {
+      existing.refs++;
+      if (existing.timer) clearTimeout(existing.timer);
+      existing.timer = undefined;
+      return existing;
+    }
+    if (existing && existing.refs === 0) this.#close(key, existing);
+    const fd = await new Promise<number>((resolve, reject) => openFd(this.path(key), 'r', (err, n) => (err ? reject(err) : resolve(n))));
+    const st = await new Promise<{ size: number; mtimeMs: number }>((resolve, reject) => fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+    const mtimeMs = Math.floor(st.mtimeMs); // Date precision, as in StoredFile.mtime
+    if (expected && (st.size !== expected.size || mtimeMs !== expected.mtime.getTime())) {
+      close(fd, () => {});
+      throw Object.assign(new Error(`${key} changed since it was looked up`), { code: 'ENOENT' });
+    }
+    const shared: SharedFd = { fd, refs: 1, size: st.size, mtimeMs, closing: false, timer: undefined };
+    if (!this.#fds.has(key) || this.#fds.get(key)!.refs === 0) this.#fds.set(key, shared);
+    else shared.private = true; // an older version is still being read: this one is not shared
+    return shared;
+  }
+
+  #release(key: string, shared: SharedFd): void {
+    shared.refs--;
+    if (shared.refs > 0) return;
+    if (shared.private || this.#fds.get(key) !== shared) {
+      this.#close(key, shared);
+      return;
+    }
+    shared.timer = setTimeout(() => this.#close(key, shared), this.fdIdleMs);
+    shared.timer.unref();
+  }
+
+  #close(key: string, shared: SharedFd): void {
+    if (shared.closing) return;
+    shared.closing = true;
+    if (shared.timer) clearTimeout(shared.timer);
+    if (this.#fds.get(key) === shared) this.#fds.delete(key);
+    close(shared.fd, () => {});
+  }
+
+  /** Closes the descriptors kept open (at stop). Streams still reading keep theirs until they end. */
+  closeIdle(): void {
+    for (const [key, shared] of this.#fds) if (shared.refs === 0) this.#close(key, shared);
   }
 
   async stat(key: string): Promise<StoredFile | undefined> {
@@ -78,6 +156,12 @@ export class LocalAudioStorage implements AudioStorage {
 
   async delete(key: string): Promise<boolean> {
     const path = this.path(key);
+    const shared = this.#fds.get(key);
+    if (shared) {
+      this.#fds.delete(key);
+      if (shared.refs === 0) this.#close(key, shared);
+      else shared.private = true;
+    }
     try {
       await rm(path);
       return true;
