@@ -109,8 +109,8 @@ export class LocalAudioStorage implements AudioStorage {
     }
     if (existing && existing.refs === 0) this.#close(key, existing);
     const fd = await new Promise<number>((resolve, reject) => openFd(this.path(key), 'r', (err, n) => (err ? reject(err) : resolve(n))));
-    const st = await new Promise<{ size: number; mtimeMs: number }>((resolve, reject) => fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
-    const mtimeMs = Math.floor(st.mtimeMs); // Date precision, as in StoredFile.mtime
+    const st = await new Promise<{ size: number; mtime: Date }>((resolve, reject) => fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+    const mtimeMs = st.mtime.getTime(); // the same rounding as StoredFile.mtime (from stat)
     if (expected && (st.size !== expected.size || mtimeMs !== expected.mtime.getTime())) {
       close(fd, () => {});
       throw Object.assign(new Error(`${key} changed since it was looked up`), { code: 'ENOENT' });

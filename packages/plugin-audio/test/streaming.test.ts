@@ -184,6 +184,22 @@ describe('audio streaming: ranges, validators, download', () => {
     }
     assert.fail('last_played_at was not recorded');
   });
+
+  it('serves the new bytes and ETag after a rendition is replaced, never a mix (descriptor cache)', async () => {
+    const before = await host.request(audio(), { headers: { range: 'bytes=0-9' } });
+    await before.arrayBuffer();
+    const audioService = host.robian.kernel.services.get('audio');
+    const key = `${id}/aac-source.m4a`;
+    const tmp = await audioService.storage.tempPath(key);
+    const replacement = Buffer.concat([file.subarray(0, 5000), Buffer.from('a different version')]);
+    (await import('node:fs')).writeFileSync(tmp, replacement);
+    const stored = await audioService.storage.put(key, tmp);
+    await audioService.library.saveFile(id, { format: 'aac', quality: 'source' }, stored, 1);
+    const after = await host.request(audio());
+    assert.equal(after.status, 200);
+    assert.notEqual(after.headers.get('etag'), before.headers.get('etag'));
+    assert.ok((await bytes(after)).equals(replacement));
+  });
 });
 
 describe('REQUIRE_SIGNED_URLS=true', () => {
@@ -211,7 +227,7 @@ describe('REQUIRE_SIGNED_URLS=true', () => {
     assert.equal(s.audio_available, true);
     const r = s.renditions.find((x) => x.format === 'aac')!;
     const play = await host.request(r.stream_url!);
-    assert.equal(play.status, 200);
+    assert.equal(play.status, 200, play.status === 200 ? '' : await play.text());
     await play.arrayBuffer();
     const dl = await host.request(r.download_url!);
     assert.equal(dl.status, 200);
