@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 
@@ -8,7 +9,7 @@ export interface BinaryInfo {
   /** Absolute path found, or undefined. */
   path: string | undefined;
   /** Where it came from: the override variable, or PATH. */
-  origin: 'env' | 'path' | 'missing';
+  origin: 'env' | 'ffmpeg-static' | 'path' | 'missing';
   version?: string;
   error?: string;
 }
@@ -39,11 +40,27 @@ export function whichSync(command: string, pathVar = process.env.PATH ?? ''): st
   return undefined;
 }
 
-function locate(name: string, override: string | undefined, envName: string, sibling?: string): BinaryInfo {
+/**
+ * ffmpeg-static's binary when the application installed that package and its install script
+ * produced the file (it downloads from GitHub, so offline installs have none). Resolved from the
+ * application's folder; Robian does not depend on it.
+ */
+export function ffmpegStaticPath(from = process.cwd()): string | undefined {
+  try {
+    const req = createRequire(join(from, 'package.json'));
+    const path = req('ffmpeg-static') as unknown;
+    return typeof path === 'string' && isExecutable(path) ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function locate(name: string, override: string | undefined, envName: string, sibling?: string, bundled?: string): BinaryInfo {
   if (override) {
     const found = whichSync(override);
     return found ? { name, path: found, origin: 'env' } : { name, path: undefined, origin: 'missing', error: `${envName}=${override} is not an executable file` };
   }
+  if (bundled) return { name, path: bundled, origin: 'ffmpeg-static' };
   if (sibling) {
     const next = join(dirname(sibling), name);
     if (isExecutable(next)) return { name, path: next, origin: 'env' };
@@ -64,10 +81,11 @@ function version(info: BinaryInfo, args: string[], pick: (out: string) => string
 
 /**
  * Finds ffmpeg, ffprobe and yt-dlp: FFMPEG_PATH / FFPROBE_PATH / YTDLP_PATH when set (ffprobe is also
- * looked for next to FFMPEG_PATH), else the system's binaries on PATH. Runs each once for its version.
+ * looked for next to FFMPEG_PATH), else ffmpeg-static's binary for ffmpeg when the application
+ * installed it and the binary exists, else the system's binaries on PATH. Runs each once for its version.
  */
 export async function findBinaries(options: { ffmpegPath?: string; ffprobePath?: string; ytdlpPath?: string }): Promise<Binaries> {
-  const ffmpeg = locate('ffmpeg', options.ffmpegPath, 'FFMPEG_PATH');
+  const ffmpeg = locate('ffmpeg', options.ffmpegPath, 'FFMPEG_PATH', undefined, options.ffmpegPath ? undefined : ffmpegStaticPath());
   const ffprobe = locate('ffprobe', options.ffprobePath, 'FFPROBE_PATH', options.ffprobePath ? undefined : ffmpeg.origin === 'env' ? ffmpeg.path : undefined);
   const ytdlp = locate('yt-dlp', options.ytdlpPath, 'YTDLP_PATH');
   const ff = (out: string) => /version\s+(\S+)/.exec(out)?.[1];

@@ -18,7 +18,7 @@ import { JobStore, PRIORITIES, type Priority } from './jobs.ts';
 import { audioMigrations } from './migrations.ts';
 import { audioEnv, audioOptions, type AudioOptions } from './options.ts';
 import { Extractor, HostAllowList } from './pipeline.ts';
-import { EXTENSIONS, FORMATS, MIME_TYPES, QUALITIES, defaultQuality, isMaster, normaliseQuality, type AudioFormat, type Rendition } from './renditions.ts';
+import { EXTENSIONS, FORMATS, MASTER, MIME_TYPES, QUALITIES, defaultQuality, isMaster, normaliseQuality, type AudioFormat, type Rendition } from './renditions.ts';
 import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
 import { contentDisposition, safeFileName, serveFile } from './serve.ts';
 import { AudioLibrary, jobMessage, type CleanupReport } from './service.ts';
@@ -268,8 +268,8 @@ export const audioPlugin = definePlugin({
         }
         const file = await r.library.file(params.id, rendition);
         const stored = file ? await r.storage.stat(file.storageKey) : undefined;
-        const { job, created } = await r.store.enqueue(params.id, rendition, PRIORITIES[body.priority], !stored);
-        if (stored && (job.status === 'completed' || !created)) {
+        const { job, created } = await r.store.enqueue(params.id, rendition, PRIORITIES[body.priority], Boolean(stored));
+        if (stored) {
           koa.status = 200;
           koa.body = { ...r.library.jobView(job, 'Audio available'), status: 'completed', progress: 100 };
           return undefined;
@@ -301,8 +301,9 @@ export const audioPlugin = definePlugin({
         if (cancelled.length === 0) throw new NotFoundError(`No queued or running extraction for debate ${params.id}.`);
         const waits: Promise<void>[] = [];
         for (const j of cancelled) {
-          if (j.status === 'queued') void ctx.events.emit('extraction.cancelled', { extraction_id: j.id, debate_id: params.id, format: j.format, quality: j.quality, status: 'cancelled', progress: 0 });
-          else if (r.scheduler?.abortLocal(j.id)) waits.push(r.scheduler.local(j.id) ?? Promise.resolve());
+          // a job running here is stopped now (its runner emits the event); one running elsewhere stops at its next heartbeat
+          if (r.scheduler?.abortLocal(j.id)) waits.push(r.scheduler.local(j.id) ?? Promise.resolve());
+          else if (j.status === 'queued') void ctx.events.emit('extraction.cancelled', { extraction_id: j.id, debate_id: params.id, format: j.format, quality: j.quality, status: 'cancelled', progress: 0 });
         }
         await Promise.all(waits); // processes killed and temp files removed before answering
         const now = await Promise.all(cancelled.map((j) => r.store.get(j.id)));
@@ -410,7 +411,9 @@ export const audioPlugin = definePlugin({
               const debate = await library.em().findOne(DebateSchema, { id: debateId }, { disableIdentityMap: true });
               if (!debate?.videoUrl) throw new Error(`debate ${debateId} has no video_url`);
               const rendition = renditionOf(job);
+              const master = isMaster(rendition) ? null : await library.file(debateId, MASTER);
               const result = await extractor.extract({
+                masterDurationSeconds: master?.durationSeconds === null || master?.durationSeconds === undefined ? undefined : Number(master.durationSeconds),
                 debateId,
                 videoUrl: debate.videoUrl,
                 rendition,

@@ -40,32 +40,35 @@ export class JobStore {
    * A failed or cancelled job is queued again; `requeueCompleted` does the same for a completed one
    * whose file is gone.
    */
-  async enqueue(debateId: number, r: Rendition, priority: number, requeueCompleted: boolean): Promise<{ job: ExtractionJob; created: boolean }> {
+  async enqueue(debateId: number, r: Rendition, priority: number, stored: boolean): Promise<{ job: ExtractionJob; created: boolean }> {
     const em = this.em();
     let job = await this.find(debateId, r);
     let created = false;
+    const requeueCompleted = !stored;
     if (!job) {
       const now = new Date();
       try {
+        // a rendition already on storage without a job (the master made on the way): record it as completed
         await em.insert(ExtractionJobSchema, {
           debate: debateId,
           format: r.format,
           quality: r.quality,
-          status: 'queued',
+          status: stored ? 'completed' : 'queued',
           priority,
-          progress: 0,
+          progress: stored ? 100 : 0,
           attempts: 0,
+          ...(stored ? { finishedAt: now } : {}),
           createdAt: now,
           updatedAt: now,
         } as never);
-        created = true;
+        created = !stored;
       } catch (err) {
         if (!(err instanceof UniqueConstraintViolationException)) throw err;
       }
       job = await this.find(debateId, r);
       if (!job) throw new Error('the extraction job vanished after its creation');
     }
-    const again = job.status === 'failed' || job.status === 'cancelled' || (job.status === 'completed' && requeueCompleted);
+    const again = !stored && (job.status === 'failed' || job.status === 'cancelled' || (job.status === 'completed' && requeueCompleted));
     if (again) {
       const n = await em.nativeUpdate(
         ExtractionJobSchema,
@@ -164,9 +167,10 @@ export class JobStore {
     const done: ExtractionJob[] = [];
     for (const j of active) {
       const now = new Date();
+      // queued or running, whichever it is now (a worker may have claimed it since it was read)
       const n = await em.nativeUpdate(
         ExtractionJobSchema,
-        { id: j.id, status: j.status },
+        { id: j.id, status: { $in: ['queued', 'running'] } },
         { status: 'cancelled', owner: null, leaseExpiresAt: null, error: 'cancelled by an administrator', finishedAt: now, updatedAt: now },
       );
       if (n === 1) done.push(j);

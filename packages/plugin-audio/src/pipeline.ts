@@ -50,7 +50,9 @@ export interface Probe {
 
 const isRemote = (input: string) => /^https?:\/\//i.test(input);
 /** Network inputs: give up on a silent server after 30 s instead of hanging until the job timeout. */
-const inputArgs = (input: string) => (isRemote(input) ? ['-rw_timeout', '30000000', '-i', input] : ['-i', input]);
+/** Remote inputs may only use network protocols: a playlist cannot make FFmpeg read local files. */
+const REMOTE_PROTOCOLS = ['-protocol_whitelist', 'http,https,tcp,tls,crypto'];
+const inputArgs = (input: string) => (isRemote(input) ? [...REMOTE_PROTOCOLS, '-rw_timeout', '30000000', '-i', input] : ['-i', input]);
 
 const failureText = (what: string, tail: string[]) => `${what}${tail.length ? `: ${tail.slice(-6).join(' | ')}` : ''}`;
 
@@ -66,6 +68,8 @@ export interface ExtractOptions {
   onProgress(percent: number): void;
   /** Another rendition (the master) was produced on the way. */
   onRendition(rendition: Rendition, file: StoredFile, durationSeconds: number | undefined, copied: boolean): Promise<void>;
+  /** The master's duration when it is already known (its row): saves probing it again. */
+  masterDurationSeconds?: number | undefined;
 }
 
 export interface ExtractResult {
@@ -160,7 +164,7 @@ export class Extractor {
   async probe(input: string, signal: AbortSignal): Promise<Probe> {
     const bin = this.binaries.ffprobe.path;
     if (!bin) throw new ExtractionError(`ffprobe is not available (${this.binaries.ffprobe.error ?? 'not found'})`);
-    const args = ['-v', 'error', ...(isRemote(input) ? ['-rw_timeout', '30000000'] : []), '-select_streams', 'a:0', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', input];
+    const args = ['-v', 'error', ...(isRemote(input) ? [...REMOTE_PROTOCOLS, '-rw_timeout', '30000000'] : []), '-select_streams', 'a:0', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', input];
     const r = await run(bin, args, { signal, captureStdout: true });
     if (r.code !== 0) throw new ExtractionError(failureText(`ffprobe could not read ${input}`, r.stderrTail), PERMANENT.test(r.stderrTail.join('\n')));
     const out = JSON.parse(r.stdout || '{}') as { streams?: { codec_name?: string }[]; format?: { duration?: string } };
@@ -216,8 +220,8 @@ export class Extractor {
       if (master) {
         const local = await this.localPath(masterKey);
         if (local) {
-          const probed = await this.probe(local, signal);
-          const out = await this.transcode(local, rendition, false, key, probed.durationSeconds, signal, (f) => o.onProgress(f * 100));
+          const duration = o.masterDurationSeconds ?? (await this.probe(local, signal)).durationSeconds;
+          const out = await this.transcode(local, rendition, false, key, duration, signal, (f) => o.onProgress(f * 100));
           return { ...out, copied: false, input: local };
         }
       }

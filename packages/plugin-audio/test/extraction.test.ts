@@ -75,6 +75,12 @@ for (const mode of STORAGE_MODES) {
         assert.ok(Math.abs(info.duration - MEDIA_SECONDS) <= 0.5, `${format} duration ${info.duration}`);
         assert.equal(media.hits.length, before, `${format} was derived from the local master, without fetching the source again`);
       }
+      // the master was made on the way, without a job of its own: asking for it does not extract it again
+      const hitsBefore = media.hits.length;
+      const masterAgain = await extract(host, id, { format: 'aac' });
+      assert.equal(masterAgain.status, 200);
+      assert.equal(masterAgain.job.status, 'completed');
+      assert.equal(media.hits.length, hitsBefore);
       // nothing half-written left behind
       assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
       const debate = (await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean };
