@@ -91,6 +91,23 @@ for (const mode of STORAGE_MODES) {
       assert.ok(progress.every((x) => x >= 0 && x <= 100));
     });
 
+    it('copies a published MP3 at the requested bitrate instead of re-encoding, and skips a dead candidate', async () => {
+      const id = await createDebate(host, { video_url: `${media.url}/source/mp3-offer` });
+      await extract(host, id, { format: 'mp3', quality: '64k' });
+      const r = await waitRendition(host, id, 'mp3', '64k', ['ready', 'failed']);
+      assert.equal(r.status, 'ready', r.error ?? '');
+      const out = join(host.env.dataDir, 'audio', String(id), 'mp3-64k.mp3');
+      assert.equal(await pcmMd5(out), await pcmMd5(join(fixture, 'audio-64k.mp3')), 'same samples: copied');
+      const s = await streaming(host, id);
+      assert.equal(s.renditions.length, 1, 'no AAC master: the MP3 was enough');
+
+      const fb = await createDebate(host, { video_url: `${media.url}/source/fallback` });
+      await extract(host, fb, { format: 'aac' });
+      const f = await waitRendition(host, fb, 'aac', 'source', ['ready', 'failed']);
+      assert.equal(f.status, 'ready', f.error ?? '');
+      assert.ok(media.hits.includes('/media/missing.m4a'), 'the cheapest candidate was tried first');
+    });
+
     it('answers an extract request for a ready rendition with 200 and the rendition', async () => {
       const id = await createDebate(host, { video_url: `${media.url}/media/master.m3u8` });
       assert.equal((await extract(host, id, { format: 'aac' })).status, 202);

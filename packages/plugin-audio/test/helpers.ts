@@ -20,7 +20,7 @@ export const MEDIA_SECONDS = 40;
  * generated once and cached in the OS temp folder for every test file (atomic rename of the folder).
  */
 export async function hlsFixture(): Promise<string> {
-  const dir = join(tmpdir(), `robian-audio-fixture-v1-${MEDIA_SECONDS}s`);
+  const dir = join(tmpdir(), `robian-audio-fixture-v2-${MEDIA_SECONDS}s`);
   if (existsSync(join(dir, 'master.m3u8'))) return dir;
   const work = `${dir}.${process.pid}.tmp`;
   rmSync(work, { recursive: true, force: true });
@@ -36,6 +36,8 @@ export async function hlsFixture(): Promise<string> {
     '-hls_segment_filename', join(work, 'v0', 'seg%03d.ts'),
     join(work, 'v0', 'index.m3u8'),
   ]);
+  // a published MP3 of the same recording, at 64 kbit/s
+  await exec(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', String(MEDIA_SECONDS), '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', join(work, 'audio-64k.mp3')]);
   writeFileSync(join(work, 'master.m3u8'), '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120,CODECS="avc1.42c00c,mp4a.40.2"\nv0/index.m3u8\n');
   try {
     renameSync(work, dir);
@@ -129,7 +131,7 @@ export async function startMediaServer(dir: string): Promise<MediaServer> {
  * A DebateSource of the test's own: it knows `/source/…` pages of the media server (whose media
  * URL is only in JavaScript, so yt-dlp could not find it) and offers the HLS master.
  */
-export function testSourcePlugin(mediaBase: () => string, extra: Partial<MediaCandidate>[] = []) {
+export function testSourcePlugin(mediaBase: () => string) {
   return definePlugin({
     name: 'test-source',
     version: '1.0.0',
@@ -142,11 +144,13 @@ export function testSourcePlugin(mediaBase: () => string, extra: Partial<MediaCa
         canResolve: (url) => url.pathname.startsWith('/source/'),
         resolve: async (url) => {
           const slow = url.pathname.startsWith('/source/slow');
+          const extra: MediaCandidate[] = [];
+          // like the Assemblée nationale: a published MP3 (64 kbit/s), an MP4 and the HLS stream
+          if (url.pathname.includes('mp3-offer')) extra.push({ url: `${mediaBase()}/media/audio-64k.mp3`, kind: 'mp3', audioCodec: 'mp3', audioBitrate: 64 }, { url: `${mediaBase()}/media/missing.mp4`, kind: 'mp4', audioCodec: 'aac' });
+          // the cheapest candidate is gone: the next one is used
+          if (url.pathname.includes('fallback')) extra.push({ url: `${mediaBase()}/media/missing.m4a`, kind: 'm4a', audioCodec: 'aac' });
           return {
-            candidates: [
-              ...extra.map((e) => ({ kind: 'other' as const, url: `${mediaBase()}/missing.mp4`, ...e })),
-              { url: `${mediaBase()}/${slow ? 'slow/' : ''}media/master.m3u8`, kind: 'hls', audioCodec: 'aac' },
-            ],
+            candidates: [...extra, { url: `${mediaBase()}/${slow ? 'slow/' : ''}media/master.m3u8`, kind: 'hls', audioCodec: 'aac' }],
             durationSeconds: MEDIA_SECONDS,
           };
         },

@@ -36,6 +36,20 @@ describe('/health/detailed', () => {
     }
   });
 
+  it('documents its routes in /openapi.json', async () => {
+    const host = await startTestHost({ plugins: [audioPlugin] });
+    try {
+      const doc = (await (await host.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+      assert.ok(doc.paths['/api/debats/{id}/streaming']?.get);
+      assert.ok(doc.paths['/api/debats/{id}/extract']?.post?.responses['202']);
+      assert.ok(doc.paths['/api/debats/{id}/extract']?.delete);
+      assert.ok(doc.paths['/api/debats/{id}/audio']?.get?.responses['206']);
+      assert.ok(doc.paths['/api/debats/{id}/download']?.get);
+    } finally {
+      await host.close();
+    }
+  });
+
   it('reports a missing FFMPEG_PATH as degraded, naming the variable', async () => {
     const host = await startTestHost({ env: { FFMPEG_PATH: '/nonexistent/ffmpeg', YTDLP_PATH: '/nonexistent/yt-dlp' }, plugins: [audioPlugin] });
     try {
