@@ -69,7 +69,8 @@ export class ExtractionScheduler {
       this.#timers.push(t);
     };
     every(this.o.pollMs, () => this.tick());
-    every(Math.max(200, Math.floor(this.o.leaseMs / 3)), () => this.heartbeat());
+    // renews leases and records progress in the rows: every third of the lease, and at least every 2 s
+    every(Math.max(200, Math.min(2000, Math.floor(this.o.leaseMs / 3))), () => this.heartbeat());
     every(this.o.leaseMs, () => this.reap());
     void this.reap().then(() => this.tick());
   }

@@ -36,6 +36,20 @@ describe('/health/detailed', () => {
     }
   });
 
+  it('limits extraction requests per client and minute (429 with Retry-After)', async () => {
+    const host = await startTestHost({ env: { EXTRACT_RATE_PER_MINUTE: '2', MEDIA_ALLOWED_HOSTS: '127.0.0.1', AUDIO_WORKERS: 'false' }, plugins: [audioPlugin] });
+    try {
+      const id = await createDebate(host, { video_url: 'http://127.0.0.1:9/media/master.m3u8' });
+      assert.equal((await extract(host, id, { format: 'mp3' })).status, 202);
+      assert.equal((await extract(host, id, { format: 'mp3' })).status, 202);
+      const res = await host.request(`/api/debats/${id}/extract`, { method: 'POST', json: { format: 'mp3' } });
+      assert.equal(res.status, 429);
+      assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);
+    } finally {
+      await host.close();
+    }
+  });
+
   it('documents its routes in /openapi.json', async () => {
     const host = await startTestHost({ plugins: [audioPlugin] });
     try {

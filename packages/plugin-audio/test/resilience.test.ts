@@ -45,6 +45,13 @@ for (const mode of STORAGE_MODES) {
         const id = await createDebate(first, { video_url: `${media.url}/source/slow-crash` });
         assert.equal((await extract(first, id, { format: 'mp3', quality: '64k' })).status, 202);
         await waitRendition(first, id, 'mp3', '64k', ['running']);
+        // mid-way: the row carries progress (written with the lease renewals), not yet done
+        let progress = 0;
+        while (progress === 0) {
+          progress = (await streaming(first, id)).renditions.find((r) => r.format === 'mp3')!.progress;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(progress > 0 && progress < 100, `progress ${progress}`);
         child.kill('SIGKILL');
         await once(child, 'exit');
         // a second host on the same database and DATA_DIR takes the job back once the lease ran out
