@@ -88,6 +88,33 @@ for (const mode of STORAGE_MODES) {
       }
     });
 
+    it('cancels a job running on another instance (its owner notices at the next lease renewal)', async () => {
+      const env = await createTestEnvironment(mode.name, FAST);
+      const worker = await startTestHost({ environment: env, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
+      const api = await startTestHost({ environment: { ...env, config: { ...env.config, env: { ...env.config.env, AUDIO_WORKERS: 'false' } } }, env: {}, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
+      const cancelled: unknown[] = [];
+      worker.robian.kernel.events.on('extraction.cancelled', (e) => void cancelled.push(e));
+      try {
+        const health = (await (await api.request('/health/detailed')).json()) as { plugins: { audio: { workers: { concurrency: number } } } };
+        assert.equal(health.plugins.audio.workers.concurrency, 0, 'the API instance runs no job');
+        const id = await createDebate(api, { video_url: `${media.url}/source/slow-remote-cancel` });
+        assert.equal((await extract(api, id, { format: 'aac' })).status, 202);
+        await waitRendition(api, id, 'aac', 'source', ['running']);
+        const res = await api.request(`/api/debats/${id}/extract`, { method: 'DELETE', admin: true });
+        assert.equal(res.status, 200);
+        while (cancelled.length === 0) await new Promise((r) => setTimeout(r, 50));
+        const dir = join(env.dataDir, 'audio', String(id));
+        const { readdirSync, existsSync } = await import('node:fs');
+        for (let i = 0; i < 100 && existsSync(dir) && readdirSync(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], [], 'the partial file is removed by the instance that wrote it');
+        assert.equal((await jobRow(api, id)).status, 'cancelled');
+      } finally {
+        await api.close();
+        await worker.close();
+        await env.cleanup();
+      }
+    });
+
     it('kills a job that exceeds EXTRACTION_TIMEOUT and fails it after the bounded retries', async () => {
       const host = await startTestHost({ mode: mode.name, env: { ...FAST, EXTRACTION_TIMEOUT: '1', EXTRACTION_MAX_ATTEMPTS: '2' }, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
       try {
