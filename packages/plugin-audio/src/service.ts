@@ -126,8 +126,9 @@ export class AudioLibrary {
       }
     }
     this.forget(debateId);
-    const changed = await this.em().nativeUpdate(DebateSchema, { id: debateId, hasAudio: false }, { hasAudio: true });
-    if (changed) await this.invalidateDebates();
+    await this.em().nativeUpdate(DebateSchema, { id: debateId, hasAudio: false }, { hasAudio: true });
+    // the debate views list their audio files: every new rendition changes them, not only has_audio
+    await this.invalidateDebates();
   }
 
   /** Notes a play; writes `last_played_at` at most once a minute per file. */

@@ -40,6 +40,10 @@ for (const mode of STORAGE_MODES) {
 
     it('keeps the source AAC by stream copy as the master, then derives mp3, opus and wav with the right durations', async () => {
       const id = await createDebate(host, { video_url: `${media.url}/source/seance-1` });
+      // read (and cache) the debate and a list before: the audio must invalidate both
+      assert.equal(((await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean }).has_audio, false);
+      const listBefore = (await (await host.request('/api/debats/?has_audio=true&per_page=100')).json()) as { items?: { id: number }[]; debates?: { id: number }[] };
+      assert.ok(!JSON.stringify(listBefore).includes(`"id":${id},`));
       const first = await extract(host, id, { format: 'mp3', quality: '64k' });
       assert.equal(first.status, 202);
       assert.equal(first.job.status, 'queued');
@@ -83,8 +87,9 @@ for (const mode of STORAGE_MODES) {
       assert.equal(media.hits.length, hitsBefore);
       // nothing half-written left behind
       assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
-      const debate = (await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean };
-      assert.equal(debate.has_audio, true);
+      const debate = (await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean; audio_files: { format: string }[] };
+      assert.equal(debate.has_audio, true, 'the debates cache was invalidated');
+      assert.deepEqual(debate.audio_files.map((a) => a.format).sort(), ['aac', 'mp3', 'mp3', 'opus', 'wav'], 'every rendition is listed');
       const names = new Set(events.filter((e) => e.payload.debate_id === id).map((e) => e.name));
       for (const n of ['extraction.started', 'extraction.progress', 'extraction.completed']) assert.ok(names.has(n), n);
       const progress = events.filter((e) => e.name === 'extraction.progress' && e.payload.debate_id === id).map((e) => e.payload.progress as number);
