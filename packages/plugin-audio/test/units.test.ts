@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HostAllowList, LocalAudioStorage, contentDisposition, normaliseQuality, rankCandidates, safeFileName, signedUrl, storageKey, verify } from '../src/index.ts';
+import { HostAllowList, LocalAudioStorage, ffmpegStaticPath, whichSync, contentDisposition, normaliseQuality, rankCandidates, safeFileName, signedUrl, storageKey, verify } from '../src/index.ts';
 
 describe('renditions and storage keys', () => {
   it('normalises qualities and refuses the rest', () => {
@@ -104,5 +104,24 @@ describe('file names and signatures', () => {
     assert.equal(verify('k'.repeat(32), { ...parts, quality: '320k' }, 1_000_000_000_000).ok, false);
     assert.equal(verify('k'.repeat(32), { ...parts, path: '/api/debats/2/audio' }, 1_000_000_000_000).ok, false);
     assert.equal(verify('k'.repeat(32), { ...parts, signature: undefined }, 1_000_000_000_000).ok, false);
+  });
+});
+
+describe('binaries', () => {
+  it('uses an application-installed ffmpeg-static only when its binary exists', () => {
+    const app = mkdtempSync(join(tmpdir(), 'robian-app-'));
+    try {
+      writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}');
+      assert.equal(ffmpegStaticPath(app), undefined, 'not installed');
+      const pkg = join(app, 'node_modules', 'ffmpeg-static');
+      mkdirSync(pkg, { recursive: true });
+      writeFileSync(join(pkg, 'package.json'), '{"name":"ffmpeg-static","main":"index.js"}');
+      writeFileSync(join(pkg, 'index.js'), `module.exports = ${JSON.stringify(join(pkg, 'ffmpeg'))};`);
+      assert.equal(ffmpegStaticPath(app), undefined, 'installed offline: no binary was downloaded');
+      symlinkSync(whichSync('ffmpeg')!, join(pkg, 'ffmpeg'));
+      assert.equal(ffmpegStaticPath(app), join(pkg, 'ffmpeg'));
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 });
