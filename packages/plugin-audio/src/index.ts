@@ -204,7 +204,7 @@ export const audioPlugin = definePlugin({
         const message = available
           ? 'Audio available'
           : !chosen
-            ? 'Audio not extracted yet: POST /api/debats/{id}/extract to request it'
+            ? `Audio not extracted yet: POST /api/debats/${params.id}/extract to request it`
             : chosen.status === 'failed'
               ? `Extraction failed: ${chosen.error ?? 'unknown error'}`
               : chosen.status === 'cancelled'
