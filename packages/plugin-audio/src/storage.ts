@@ -31,6 +31,13 @@ export interface AudioStorage {
   list(): AsyncIterable<StoredFile>;
 }
 
+/**
+ * Bytes read per syscall for a response, and what each response may hold in memory. Node's default
+ * (64 KiB): 128 and 512 KiB measured no faster with 500 clients and cost ~100 MiB more RSS
+ * (docs/performance-audio.md).
+ */
+const STREAM_CHUNK = 64 * 1024;
+
 interface SharedFd {
   fd: number;
   refs: number;
@@ -81,9 +88,8 @@ export class LocalAudioStorage implements AudioStorage {
   fdIdleMs = 10_000;
 
   async open(key: string, range?: { start: number; end: number }, expected?: StoredFile): Promise<Readable> {
-    // larger reads than the 64 KiB default: fewer syscalls per range, bounded per connection
     const length = range ? range.end - range.start + 1 : Infinity;
-    const highWaterMark = Math.max(16 * 1024, Math.min(512 * 1024, length));
+    const highWaterMark = Math.max(16 * 1024, Math.min(STREAM_CHUNK, length));
     const shared = await this.#acquire(key, expected);
     // positional reads on a descriptor kept open across requests: no open/close per range
     const stream = createReadStream('', { fd: shared.fd, autoClose: false, highWaterMark, ...(range ? { start: range.start, end: range.end } : { start: 0 }) });
