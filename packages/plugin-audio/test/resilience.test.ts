@@ -70,6 +70,33 @@ for (const mode of STORAGE_MODES) {
       }
     });
 
+    it('gives a running job back to the queue on a graceful stop, without counting the attempt', async () => {
+      const env = await createTestEnvironment(mode.name, FAST);
+      const host = await startTestHost({ environment: env, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
+      let closed = false;
+      try {
+        const id = await createDebate(host, { video_url: `${media.url}/source/slow-graceful` });
+        await extract(host, id, { format: 'aac' });
+        await waitRendition(host, id, 'aac', 'source', ['running']);
+        await host.close();
+        closed = true;
+        const again = await startTestHost({ environment: env, env: {}, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
+        try {
+          const { readdirSync, existsSync } = await import('node:fs');
+          const dir = join(env.dataDir, 'audio', String(id));
+          assert.deepEqual(existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tmp')) : [], [], 'no partial file left by the stop');
+          const done = await waitRendition(again, id, 'aac', 'source', ['ready', 'failed']);
+          assert.equal(done.status, 'ready', done.error ?? '');
+          assert.equal((await jobRow(again, id)).attempts, 1, 'the interrupted attempt was not counted');
+        } finally {
+          await again.close();
+        }
+      } finally {
+        if (!closed) await host.close();
+        await env.cleanup();
+      }
+    });
+
     it('runs one job for concurrent requests reaching two instances that share the database', async () => {
       const env = await createTestEnvironment(mode.name, { ...FAST, EXTRACTION_LEASE_SECONDS: '30' });
       const a = await startTestHost({ environment: env, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
