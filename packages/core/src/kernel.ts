@@ -34,6 +34,8 @@ export interface KernelOptions {
   migrateOnStart?: boolean;
   /** Collect Node's default process metrics (default true). */
   defaultMetrics?: boolean;
+  /** Run plugins' background work (default true; CLI maintenance commands pass false). */
+  workers?: boolean;
 }
 
 interface LoadedPlugin {
@@ -153,6 +155,7 @@ export class RobianKernel {
   readonly #inputs: PluginInput[];
   readonly #plugins: LoadedPlugin[] = [];
   readonly #migrateOnStart: boolean;
+  readonly #workers: boolean;
   #stopping: Promise<void> | undefined;
 
   constructor(options: KernelOptions = {}) {
@@ -164,6 +167,7 @@ export class RobianKernel {
     this.cache = new RobianCache({ redisUrl: this.config.redisUrl, prefix: this.config.redisKeyPrefix, logger: this.logger.child({ component: 'cache' }) });
     this.#inputs = options.plugins ?? [];
     this.#migrateOnStart = options.migrateOnStart ?? true;
+    this.#workers = options.workers ?? true;
   }
 
   get state(): KernelState {
@@ -352,6 +356,7 @@ export class RobianKernel {
       name,
       options,
       config: this.config,
+      workers: this.#workers,
       logger,
       get orm() {
         return kernel.orm;

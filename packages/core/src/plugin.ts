@@ -50,6 +50,11 @@ export interface PluginContext<TOptions = unknown> {
   readonly name: string;
   readonly options: TOptions;
   readonly config: RobianConfig;
+  /**
+   * Whether this process runs background work (job workers, schedulers). False in CLI maintenance
+   * commands (migrate, check, import, cleanup…), which start the plugins only to use their services.
+   */
+  readonly workers: boolean;
   readonly logger: Logger;
   /** The ORM. Available from `start` on (setup does no I/O). */
   readonly orm: MikroORM;

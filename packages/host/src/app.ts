@@ -38,6 +38,8 @@ export interface RobianOptions {
   requestLogging?: boolean;
   /** Collect Node's process metrics (default true). */
   defaultMetrics?: boolean;
+  /** Run plugins' background work such as extraction workers (default true). */
+  workers?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -110,6 +112,7 @@ export class Robian {
       plugins: kernelPlugins,
       ...(options.migrateOnStart === undefined ? {} : { migrateOnStart: options.migrateOnStart }),
       ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
     });
     if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin);
     kernelPlugins.push(...(options.plugins ?? []));

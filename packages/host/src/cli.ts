@@ -9,13 +9,18 @@ import { seedDemo } from './seed.ts';
 import { pruneListeners } from '@robian/plugin-listeners';
 import { HOST_VERSION } from './version.ts';
 
-function instance(overrides: { migrateOnStart?: boolean; config?: RobianConfig } = {}): Robian {
+function instance(overrides: { migrateOnStart?: boolean; config?: RobianConfig; workers?: boolean } = {}): Robian {
   const config = overrides.config ?? loadConfig();
-  return createRobian({ config, plugins: officialPlugins(), ...(overrides.migrateOnStart === undefined ? {} : { migrateOnStart: overrides.migrateOnStart }) });
+  return createRobian({
+    config,
+    plugins: officialPlugins(),
+    workers: overrides.workers ?? false,
+    ...(overrides.migrateOnStart === undefined ? {} : { migrateOnStart: overrides.migrateOnStart }),
+  });
 }
 
-async function withKernel<T>(fn: (robian: Robian) => Promise<T>, migrateOnStart = true): Promise<T> {
-  const robian = instance({ migrateOnStart });
+async function withKernel<T>(fn: (robian: Robian) => Promise<T>, migrateOnStart = true, config?: RobianConfig): Promise<T> {
+  const robian = instance({ migrateOnStart, ...(config ? { config } : {}) });
   await robian.start();
   try {
     return await fn(robian);
@@ -31,7 +36,7 @@ program
   .command('serve')
   .description('Start the HTTP API (reads PORT, HOST, DATABASE_URL, REDIS_URL… from the environment)')
   .action(async () => {
-    const robian = instance();
+    const robian = instance({ workers: true });
     const server = await robian.listen();
     const address = server.address();
     const where = typeof address === 'object' && address ? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : String(address);
@@ -232,6 +237,40 @@ imports
     } catch (err) {
       failImport(err);
     }
+  });
+
+const audio = program.command('audio').description('Audio renditions: storage maintenance');
+
+audio
+  .command('cleanup')
+  .description('Remove renditions not played for the TTL (AUDIO_CLEANUP_TTL_DAYS), files no row points to and stale temp files; report the bytes freed')
+  .option('--ttl-days <days>', 'renditions not played for this many days are removed (0 keeps them)')
+  .option('--dry-run', 'report what would be removed, remove nothing')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { ttlDays?: string; dryRun?: boolean; json?: boolean }) => {
+    if (opts.ttlDays !== undefined && !/^\d{1,4}$/.test(opts.ttlDays)) {
+      console.error(`--ttl-days: expected a number of days, got "${opts.ttlDays}"`);
+      process.exitCode = 1;
+      return;
+    }
+    // no extraction workers in this process: it only maintains storage
+    const config = loadConfig({ ...process.env, AUDIO_WORKERS: 'false' });
+    await withKernel(
+      async (robian) => {
+        const service = robian.kernel.services.maybe('audio');
+        if (!service) throw new Error('the audio plugin is not installed');
+        const report = await service.cleanup({ ...(opts.ttlDays === undefined ? {} : { ttlDays: Number(opts.ttlDays) }), dryRun: opts.dryRun ?? false });
+        if (opts.json) {
+          console.log(JSON.stringify(report, null, 2));
+          return;
+        }
+        for (const r of report.removed) console.log(`${report.dry_run ? 'would remove' : 'removed'} ${r.key} (${r.reason}, ${r.bytes} bytes)`);
+        const mb = (report.freed_bytes / 1048576).toFixed(1);
+        console.log(`${report.dry_run ? 'would free' : 'freed'} ${report.freed_bytes} bytes (${mb} MiB) in ${report.removed.length} files (TTL ${report.ttl_days} days)`);
+      },
+      true,
+      config,
+    );
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,0 +1,63 @@
+import { z } from '@robian/core';
+
+const bool = (fallback: boolean) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const t = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+    if (['0', 'false', 'no', 'off'].includes(t)) return false;
+    return v;
+  }, z.boolean().default(fallback));
+
+const list = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().regex(/^(\*\.)?[a-z0-9.:[\]-]+$/i, 'expected host names such as videos.assemblee-nationale.fr or *.example.org')).default([]),
+);
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const audioOptions = z.object({
+  /** Hosts that may be fetched besides the registered sources' `mediaHosts` (MEDIA_ALLOWED_HOSTS). */
+  allowedHosts: list,
+  /** Refuse unsigned audio and download URLs (REQUIRE_SIGNED_URLS). */
+  requireSignedUrls: bool(false),
+  /** Lifetime of the signed URLs handed out by /streaming, in seconds. */
+  signedUrlTtl: int(6 * 3600, 60, 30 * 86400),
+  ffmpegPath: z.string().optional(),
+  ffprobePath: z.string().optional(),
+  ytdlpPath: z.string().optional(),
+  /** Where renditions are stored (default DATA_DIR/audio). */
+  storageDir: z.string().optional(),
+  /** Run extraction workers in this process (false for CLI commands and API-only instances). */
+  workers: bool(true),
+  /** Attempts before a job fails for good. */
+  maxAttempts: int(3, 1, 20),
+  /** First retry delay; doubled at each attempt. */
+  retryBaseMs: int(5000, 0, 3_600_000),
+  /** A running job's lease; a job whose worker stopped renewing it is queued again after this. */
+  leaseSeconds: int(30, 1, 3600),
+  pollIntervalMs: int(1000, 20, 60_000),
+  progressIntervalMs: int(500, 0, 60_000),
+  /** `robian audio cleanup`: renditions not played for this many days are removed (0 keeps them). */
+  cleanupTtlDays: int(30, 0, 3650),
+  /** POST …/extract per client IP and minute (0: unlimited). */
+});
+
+export type AudioOptions = z.output<typeof audioOptions>;
+
+export const audioEnv = {
+  allowedHosts: 'MEDIA_ALLOWED_HOSTS',
+  requireSignedUrls: 'REQUIRE_SIGNED_URLS',
+  signedUrlTtl: 'SIGNED_URL_TTL',
+  ffmpegPath: 'FFMPEG_PATH',
+  ffprobePath: 'FFPROBE_PATH',
+  ytdlpPath: 'YTDLP_PATH',
+  storageDir: 'AUDIO_STORAGE_DIR',
+  workers: 'AUDIO_WORKERS',
+  maxAttempts: 'EXTRACTION_MAX_ATTEMPTS',
+  retryBaseMs: 'EXTRACTION_RETRY_BASE_MS',
+  leaseSeconds: 'EXTRACTION_LEASE_SECONDS',
+  pollIntervalMs: 'EXTRACTION_POLL_INTERVAL_MS',
+  progressIntervalMs: 'EXTRACTION_PROGRESS_INTERVAL_MS',
+  cleanupTtlDays: 'AUDIO_CLEANUP_TTL_DAYS',
+} as const;

@@ -1,0 +1,132 @@
+import { pipeline } from 'node:stream/promises';
+import type { Context } from 'koa';
+import rangeParser from 'range-parser';
+import type { AudioStorage, StoredFile } from './storage.ts';
+
+export interface ServeOptions {
+  storage: AudioStorage;
+  file: StoredFile;
+  contentType: string;
+  /** `inline` or `attachment` with a filename. */
+  disposition?: string;
+  cacheControl?: string;
+  /** Called when bytes are about to be sent (not for HEAD, 304 or 416). */
+  onPlay?: () => void;
+}
+
+/** A strong validator: renditions are immutable once renamed in, so size + mtime identify the bytes. */
+export function etagOf(file: StoredFile): string {
+  return `"${file.size.toString(16)}-${Math.floor(file.mtime.getTime()).toString(16)}"`;
+}
+
+const lastModified = (file: StoredFile) => new Date(Math.floor(file.mtime.getTime() / 1000) * 1000);
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  // If-None-Match uses the weak comparison: W/"x" matches "x"
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * Serves one file with byte ranges: `Accept-Ranges`, strong `ETag`, `Last-Modified`,
+ * `If-None-Match`/`If-Modified-Since` (304), `If-Range`, single ranges (206, opened at the offset),
+ * unsatisfiable ranges (416 + `Content-Range: bytes *\/size`). Multiple ranges are answered with the
+ * whole file (allowed by RFC 9110). Writes the response itself (`ctx.respond = false`).
+ */
+export async function serveFile(ctx: Context, o: ServeOptions): Promise<void> {
+  const { file } = o;
+  const etag = etagOf(file);
+  const modified = lastModified(file);
+  const res = ctx.res;
+  const headers: Record<string, string | number> = {
+    'Accept-Ranges': 'bytes',
+    ETag: etag,
+    'Last-Modified': modified.toUTCString(),
+    'Cache-Control': o.cacheControl ?? 'public, max-age=604800, immutable',
+    'Content-Type': o.contentType,
+    ...(o.disposition ? { 'Content-Disposition': o.disposition } : {}),
+  };
+
+  const inm = ctx.get('if-none-match');
+  const ims = ctx.get('if-modified-since');
+  const notModified = inm ? etagMatches(inm, etag) : ims ? !Number.isNaN(Date.parse(ims)) && modified.getTime() <= Date.parse(ims) : false;
+  if (notModified) {
+    ctx.status = 304;
+    ctx.respond = false;
+    res.writeHead(304, { ETag: etag, 'Last-Modified': headers['Last-Modified'] as string, 'Cache-Control': headers['Cache-Control'] as string, 'Accept-Ranges': 'bytes' });
+    res.end();
+    return;
+  }
+
+  let range: { start: number; end: number } | undefined;
+  const rangeHeader = ctx.get('range');
+  if (rangeHeader) {
+    const ifRange = ctx.get('if-range');
+    let useRange = true;
+    if (ifRange) {
+      // a strong ETag must match exactly; a date must equal Last-Modified
+      if (ifRange.startsWith('"') || ifRange.startsWith('W/')) useRange = ifRange === etag;
+      else useRange = !Number.isNaN(Date.parse(ifRange)) && Date.parse(ifRange) === modified.getTime();
+    }
+    if (useRange) {
+      // RFC 9110 § 14.1.2: a suffix longer than the file selects the whole file (range-parser 1.3 says -1)
+      const suffix = /^bytes=\s*-(\d+)\s*$/.exec(rangeHeader);
+      const header = suffix && Number(suffix[1]) >= file.size && Number(suffix[1]) > 0 && file.size > 0 ? 'bytes=0-' : rangeHeader;
+      const parsed = rangeParser(file.size, header, { combine: true });
+      if (parsed === -1) {
+        ctx.status = 416;
+        ctx.respond = false;
+        res.writeHead(416, { 'Content-Range': `bytes */${file.size}`, 'Accept-Ranges': 'bytes', ETag: etag, 'Content-Length': 0 });
+        res.end();
+        return;
+      }
+      if (Array.isArray(parsed) && parsed.type === 'bytes' && parsed.length === 1) range = { start: parsed[0]!.start, end: parsed[0]!.end };
+      // -2 (malformed), another unit or several ranges: the whole file
+    }
+  }
+
+  const status = range ? 206 : 200;
+  const length = range ? range.end - range.start + 1 : file.size;
+  if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${file.size}`;
+  headers['Content-Length'] = length;
+  if (ctx.method === 'HEAD' || length === 0) {
+    ctx.status = status;
+    ctx.respond = false;
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  // open first: a file that vanished is still answered through Koa (the caller turns ENOENT into a 404)
+  const stream = await o.storage.open(file.key, range ?? { start: 0, end: file.size - 1 }, file);
+  ctx.status = status;
+  ctx.respond = false;
+  res.writeHead(status, headers);
+  o.onPlay?.();
+  try {
+    await pipeline(stream, res);
+  } catch {
+    // the client went away mid-body: nothing to answer, the stream is closed by pipeline
+  }
+}
+
+/** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name in `filename*`. */
+export function contentDisposition(kind: 'inline' | 'attachment', filename: string): string {
+  const ascii = filename
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '_')
+    .replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** A file name from a debate title: letters (accents kept), digits, spaces → dashes; no path characters. */
+export function safeFileName(title: string, id: number, ext: string): string {
+  const base = title
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 120)
+    .replace(/-+$/, '');
+  return `${base || `debat-${id}`}.${ext}`;
+}
