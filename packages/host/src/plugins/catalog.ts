@@ -140,13 +140,9 @@ async function applyInput(em: EntityManager, debate: Debate, input: Partial<Deba
   }
 }
 
-/**
- * Checks the unique keys before the write. The look-ups must not auto-flush: that would write the
- * pending debate first (and then find it, or commit an update the check was about to refuse).
- */
 async function assertUnique(em: EntityManager, debate: Partial<Debate>, exceptId?: number): Promise<void> {
   if (debate.sourceUrl) {
-    const other = await em.findOne(DebateSchema, { sourceUrl: debate.sourceUrl, ...(exceptId ? { id: { $ne: exceptId } } : {}) }, { flushMode: 'commit' });
+    const other = await em.findOne(DebateSchema, { sourceUrl: debate.sourceUrl, ...(exceptId ? { id: { $ne: exceptId } } : {}) });
     if (other) throw new ConflictError(`a debate with this source_url already exists (id ${other.id})`, { field: 'source_url', existing_id: other.id });
   }
   if (debate.externalId) {
@@ -154,7 +150,7 @@ async function assertUnique(em: EntityManager, debate: Partial<Debate>, exceptId
       source: debate.source ?? 'manual',
       externalId: debate.externalId,
       ...(exceptId ? { id: { $ne: exceptId } } : {}),
-    }, { flushMode: 'commit' });
+    });
     if (other) throw new ConflictError(`a debate with this source and external_id already exists (id ${other.id})`, { field: 'external_id', existing_id: other.id });
   }
 }
