@@ -73,6 +73,8 @@ export async function openOrm({ config, logger, entities, migrations, unmanaged 
     debug: config.dbEcho,
     logger: (message: string) => logger.debug({ orm: true }, message),
     allowGlobalContext: false,
+    // only an explicit flush writes: a request that fails validation half-way never leaves a row behind
+    flushMode: 'commit',
     forceUtcTimezone: true,
   };
   let orm: MikroORM;
