@@ -66,61 +66,106 @@ export function filterSubquery(em: EntityManager, filters: SearchFilters, dialec
   return { sql, params: params.map((p) => bindable(p, dialect)) };
 }
 
-/** `from … where …` selecting the matching debates as `d`, and the score expression. */
-function source(request: SearchRequest, dialect: Dialect, filter: Sql | undefined): { from: string; params: unknown[]; score: string } {
+interface Source {
+  /** `from … where …` of the matching debates. */
+  from: string;
+  params: unknown[];
+  /** Expressions over it: the debate id, the score, and the columns facets and the date order read. */
+  id: string;
+  score: string;
+  date: string;
+  type: string;
+  commission: string;
+}
+
+/**
+ * The matching debates. On PostgreSQL the narrow `search_debate` table holds the document and a copy of
+ * date, type and committee, so a search reads only it (and `debate` when sorted by another column).
+ */
+function source(request: SearchRequest, dialect: Dialect, filter: Sql | undefined): Source {
   const params: unknown[] = [];
-  let from: string;
-  let score: string;
+  let src: Source;
   if (!hasTerms(request.query)) {
-    from = 'from debate d where 1 = 1';
-    score = 'null';
+    src = { from: 'from debate d where 1 = 1', params, id: 'd.id', score: 'null', date: 'd.date', type: 'd.type', commission: 'd.commission_id' };
   } else if (dialect === 'postgresql') {
-    from = "from (select to_tsquery('french', ?) as tsq) q join search_debate s on s.document @@ q.tsq join debate d on d.id = s.debate_id where 1 = 1";
-    params.push(toTsQuery(request.query));
-    score = 'ts_rank(s.document, q.tsq)';
+    const joinDebate = request.sortBy !== 'relevance' && request.sortBy !== 'date';
+    src = {
+      from: `from search_debate s${joinDebate ? ' join debate d on d.id = s.debate_id' : ''} where s.document @@ to_tsquery('french', ?)`,
+      params,
+      id: 's.debate_id',
+      score: "ts_rank(s.document, to_tsquery('french', ?))",
+      date: 's.date',
+      type: 's.type',
+      commission: 's.commission_id',
+    };
   } else {
-    from = 'from search_debate_fts join debate d on d.id = search_debate_fts.rowid where search_debate_fts match ?';
-    params.push(toFts5Query(request.query));
-    // bm25: lower is better; weights per column: title, agenda/keywords/tags, names, description
-    score = '(-bm25(search_debate_fts, 10.0, 4.0, 3.0, 1.0))';
+    src = {
+      from: 'from search_debate_fts join debate d on d.id = search_debate_fts.rowid where search_debate_fts match ?',
+      params,
+      id: 'd.id',
+      // bm25: lower is better; weights per column: title, agenda/keywords/tags, names, description
+      score: '(-bm25(search_debate_fts, 10.0, 4.0, 3.0, 1.0))',
+      date: 'd.date',
+      type: 'd.type',
+      commission: 'd.commission_id',
+    };
   }
   if (filter) {
-    from += ` and d.id in (${filter.sql})`;
-    params.push(...filter.params);
+    src.from += ` and ${src.id} in (${filter.sql})`;
   }
-  return { from, params, score };
+  return src;
 }
 
-function yearExpression(dialect: Dialect): string {
+function yearExpression(dialect: Dialect, column: string): string {
   return dialect === 'postgresql'
-    ? "cast(extract(year from d.date at time zone 'UTC') as int)"
-    : "cast(case when typeof(d.date) = 'integer' then strftime('%Y', d.date / 1000, 'unixepoch') else substr(d.date, 1, 4) end as integer)";
+    ? `cast(extract(year from ${column} at time zone 'UTC') as int)`
+    : `cast(case when typeof(${column}) = 'integer' then strftime('%Y', ${column} / 1000, 'unixepoch') else substr(${column}, 1, 4) end as integer)`;
 }
 
-/** Runs a search: one query for the page, one for the facets (whose type counts add up to the total). */
+/**
+ * Runs a search in one statement: the matching debates are gathered once (a materialised CTE with
+ * their score, date, type and committee), then the page and the three facets are read from it. The
+ * type facet's counts add up to the total.
+ */
 export async function runSearch(em: EntityManager, dialect: Dialect, request: SearchRequest): Promise<SearchPage> {
   const conn = em.getConnection();
   const filter = filterSubquery(em, request.filters, dialect);
-  const { from, params, score } = source(request, dialect, filter);
+  const src = source(request, dialect, filter);
   const ranked = hasTerms(request.query);
+  const compiled = ranked ? (dialect === 'postgresql' ? toTsQuery(request.query) : toFts5Query(request.query)) : undefined;
   const dir = request.sortOrder === 'asc' ? 'asc' : 'desc';
+  const sortColumn = request.sortBy === 'relevance' ? undefined : request.sortBy === 'date' ? src.date : SORT_COLUMNS[request.sortBy];
   let order: string;
-  if (request.sortBy === 'relevance') order = ranked ? 'score desc, d.date desc, d.id desc' : 'd.date desc, d.id desc';
-  else order = `${SORT_COLUMNS[request.sortBy]} ${dir}${ranked ? ', score desc' : ''}, d.id ${dir}`;
+  if (!sortColumn) order = ranked ? 'score desc, date desc, id desc' : 'date desc, id desc';
+  else order = `sort_key ${dir}${ranked ? ', score desc' : ''}, id ${dir}`;
   const offset = (request.page - 1) * request.perPage;
-  const pageSql = `select d.id as id, ${score} as score ${from} order by ${order} limit ? offset ?`;
-  const rows = await conn.execute<{ id: number; score: number | string | null }[]>(pageSql, [...params, request.perPage, offset]);
-
-  const facetSql = [
-    `with hits as materialized (select d.id as id, d.commission_id as commission_id, d.type as type, ${yearExpression(dialect)} as year ${from})`,
-    "select 'commission' as facet, commission_id as num, null as str, count(*) as n from hits where commission_id is not null group by commission_id",
-    "union all select 'type' as facet, null as num, type as str, count(*) as n from hits group by type",
-    "union all select 'year' as facet, year as num, null as str, count(*) as n from hits group by year",
+  const float = dialect === 'postgresql' ? 'float8' : 'real';
+  const sql = [
+    `with hits as materialized (select ${src.id} as id, ${src.score} as score, ${src.date} as date, ${src.type} as type, ${src.commission} as commission_id${
+      sortColumn ? `, ${sortColumn} as sort_key` : ''
+    } ${src.from})`,
+    `select * from (select 'hit' as facet, id as num, null as str, cast(score as ${float}) as n from hits order by ${order} limit ? offset ?) as page`,
+    `union all select 'commission' as facet, commission_id as num, null as str, cast(count(*) as ${float}) as n from hits where commission_id is not null group by commission_id`,
+    `union all select 'type' as facet, null as num, type as str, cast(count(*) as ${float}) as n from hits group by type`,
+    `union all select 'year' as facet, ${yearExpression(dialect, 'date')} as num, null as str, cast(count(*) as ${float}) as n from hits group by 2`,
   ].join(' ');
-  const facetRows = await conn.execute<{ facet: string; num: number | string | null; str: string | null; n: number | string }[]>(facetSql, params);
+  // parameters in the order they appear: the score's query, the match's query, the filters, the page
+  const params: unknown[] = [];
+  if (compiled !== undefined) {
+    if (dialect === 'postgresql') params.push(compiled, compiled);
+    else params.push(compiled);
+  }
+  if (filter) params.push(...filter.params);
+  params.push(request.perPage, offset);
+  const rows = await conn.execute<{ facet: string; num: number | string | null; str: string | null; n: number | string | null }[]>(sql, params);
+  const hits: SearchPage['hits'] = [];
   const facets: SearchPage['facets'] = { commissions: [], types: [], years: [] };
   let total = 0;
-  for (const r of facetRows) {
+  for (const r of rows) {
+    if (r.facet === 'hit') {
+      hits.push({ id: Number(r.num), score: r.n === null || r.n === undefined ? null : Math.round(Number(r.n) * 1e6) / 1e6 });
+      continue;
+    }
     const count = Number(r.n);
     if (r.facet === 'commission') facets.commissions.push({ value: Number(r.num), count });
     else if (r.facet === 'type') {
@@ -132,9 +177,5 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
   facets.commissions.sort(byCount);
   facets.types.sort(byCount);
   facets.years.sort((a, b) => b.value - a.value);
-  return {
-    hits: rows.map((r) => ({ id: Number(r.id), score: r.score === null || r.score === undefined ? null : Math.round(Number(r.score) * 1e6) / 1e6 })),
-    total,
-    facets,
-  };
+  return { hits, total, facets };
 }

@@ -6,9 +6,10 @@ import { sqlMigration } from '@robian/core';
  * debate_speaker. A write through MikroORM, a raw SQL statement, an importer or a psql session all
  * update the index in the same transaction as the row they change.
  *
- * PostgreSQL: table `search_debate` (one row per debate: the texts, and a stored generated `document`
- * tsvector built with the `french` configuration over `search_unaccent(text)`), a GIN index on it,
- * and statement-level triggers with transition tables (one refresh per statement, however many rows).
+ * PostgreSQL: table `search_debate` (one row per debate: its `document` tsvector, built by the
+ * IMMUTABLE `search_document()` with the `french` configuration over `search_unaccent(text)`, and the
+ * date, type and committee the facets read), a GIN index on the document, and statement-level
+ * triggers with transition tables (one refresh per statement, however many rows it wrote).
  *
  * SQLite: the FTS5 table `search_debate_fts` (rowid = debate id, tokenizer unicode61 with
  * remove_diacritics 2) and row-level triggers. French stemming is applied at query time (see
@@ -90,34 +91,39 @@ export const POSTGRESQL_UP = [
   // IMMUTABLE, so it can be used in a generated column and in indexes
   `create or replace function search_unaccent(text) returns text language sql immutable parallel safe strict as $fn$ select public.unaccent('public.unaccent'::regdictionary, $1) $fn$`,
   `create or replace function search_json_text(jsonb) returns text language sql immutable parallel safe as $fn$ select coalesce(string_agg(e, ' '), '') from jsonb_array_elements_text(case when jsonb_typeof($1) = 'array' then $1 else '[]'::jsonb end) as e $fn$`,
-  // translate(): PostgreSQL's parser reads "<word …>" as an XML tag and would skip the words in it
+  // One debate's document: title (weight A), agenda points, keywords and tags (B), committee and
+  // speakers' names (C), description (D), in the French configuration over unaccented text.
+  // translate(): PostgreSQL's parser reads "<word …>" as an XML tag and would skip the words in it.
+  `create or replace function search_document(title text, body text, names text, description text) returns tsvector language sql immutable parallel safe as $fn$
+    select setweight(to_tsvector('french'::regconfig, search_unaccent(translate(coalesce(title, ''), '<>', '  '))), 'A') ||
+           setweight(to_tsvector('french'::regconfig, search_unaccent(translate(coalesce(body, ''), '<>', '  '))), 'B') ||
+           setweight(to_tsvector('french'::regconfig, search_unaccent(translate(coalesce(names, ''), '<>', '  '))), 'C') ||
+           setweight(to_tsvector('french'::regconfig, search_unaccent(translate(coalesce(description, ''), '<>', '  '))), 'D')
+  $fn$`,
+  // the document and, copied from the debate, what facets, filters and the date order read, so a
+  // search touches this narrow table only
   `create table "search_debate" (
     "debate_id" int primary key references "debate" ("id") on delete cascade,
-    "title" text not null default '',
-    "body" text not null default '',
-    "names" text not null default '',
-    "description" text not null default '',
-    "document" tsvector generated always as (
-      setweight(to_tsvector('french'::regconfig, search_unaccent(translate("title", '<>', '  '))), 'A') ||
-      setweight(to_tsvector('french'::regconfig, search_unaccent(translate("body", '<>', '  '))), 'B') ||
-      setweight(to_tsvector('french'::regconfig, search_unaccent(translate("names", '<>', '  '))), 'C') ||
-      setweight(to_tsvector('french'::regconfig, search_unaccent(translate("description", '<>', '  '))), 'D')
-    ) stored
+    "date" timestamptz not null,
+    "type" text not null,
+    "commission_id" int null,
+    "document" tsvector not null
   )`,
   'create index "search_debate_document_idx" on "search_debate" using gin ("document")',
   `create or replace function search_refresh(ids int[]) returns void language plpgsql as $fn$
 begin
   if ids is null or cardinality(ids) = 0 then return; end if;
   delete from search_debate s where s.debate_id = any(ids) and not exists (select 1 from debate d where d.id = s.debate_id);
-  insert into search_debate (debate_id, title, body, names, description)
-  select d.id, d.title,
+  insert into search_debate (debate_id, date, type, commission_id, document)
+  select d.id, d.date, d.type, d.commission_id, search_document(
+    d.title,
     concat_ws(' ', search_json_text(d.agenda_points), search_json_text(d.keywords), search_json_text(d.tags)),
     concat_ws(' ', c.name, c.short_name, (select string_agg(p.full_name, ' ' order by p.id) from debate_speaker ds join deputy p on p.id = ds.deputy_id where ds.debate_id = d.id)),
-    coalesce(d.description, '')
+    d.description)
   from debate d left join commission c on c.id = d.commission_id
   where d.id = any(ids)
-  on conflict (debate_id) do update set title = excluded.title, body = excluded.body, names = excluded.names, description = excluded.description
-  where (search_debate.title, search_debate.body, search_debate.names, search_debate.description) is distinct from (excluded.title, excluded.body, excluded.names, excluded.description);
+  on conflict (debate_id) do update set date = excluded.date, type = excluded.type, commission_id = excluded.commission_id, document = excluded.document
+  where (search_debate.date, search_debate.type, search_debate.commission_id, search_debate.document) is distinct from (excluded.date, excluded.type, excluded.commission_id, excluded.document);
 end
 $fn$`,
   `create or replace function search_debate_inserted() returns trigger language plpgsql as $fn$
@@ -130,8 +136,8 @@ $fn$`,
 begin
   perform search_refresh(array(
     select n.id from new_rows n join old_rows o on o.id = n.id
-    where (n.title, n.description, n.agenda_points::text, n.keywords::text, n.tags::text, n.commission_id)
-      is distinct from (o.title, o.description, o.agenda_points::text, o.keywords::text, o.tags::text, o.commission_id)));
+    where (n.title, n.description, n.agenda_points::text, n.keywords::text, n.tags::text, n.commission_id, n.date, n.type)
+      is distinct from (o.title, o.description, o.agenda_points::text, o.keywords::text, o.tags::text, o.commission_id, o.date, o.type)));
   return null;
 end
 $fn$`,
@@ -188,6 +194,7 @@ export const POSTGRESQL_DOWN = [
   'drop function if exists search_debate_updated()',
   'drop function if exists search_debate_inserted()',
   'drop function if exists search_refresh(int[])',
+  'drop function if exists search_document(text, text, text, text)',
   'drop function if exists search_json_text(jsonb)',
   'drop function if exists search_unaccent(text)',
 ];

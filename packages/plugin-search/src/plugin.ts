@@ -211,7 +211,8 @@ function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z
 
 async function loadViews(em: EntityManager, ids: number[]): Promise<Map<number, z.output<typeof debateView>>> {
   if (ids.length === 0) return new Map();
-  const debates = (await em.find(DebateSchema, { id: { $in: ids } }, { populate: POPULATE as never })) as Debate[];
+  // one joined query instead of one per relation: measurably faster for a page of hits
+  const debates = (await em.find(DebateSchema, { id: { $in: ids } }, { populate: POPULATE as never, strategy: 'joined' as never })) as Debate[];
   return new Map(debates.map((d) => [d.id, toDebateView(d)]));
 }
 
@@ -460,7 +461,8 @@ export const searchPlugin = definePlugin({
           ? await conn.execute<Record<string, unknown>[]>('select t.*, (select count(*) from debate d where d.commission_id = t.id) as debate_count from commission t where t.id = ?', [id])
           : await conn.execute<Record<string, unknown>[]>('select t.*, (select count(*) from debate_speaker ds where ds.deputy_id = t.id) as debate_count from deputy t where t.id = ?', [id]);
       const own = kind === 'commission' ? { commission: id } : { speakers: { $some: { id } } };
-      const base = debateFilter({ ...query, ...(kind === 'commission' ? { commission: undefined } : { depute: undefined }) });
+      // (`dialect` is read by the core versions whose text filter differs per database)
+      const base = debateFilter({ ...query, ...(kind === 'commission' ? { commission: undefined } : { depute: undefined }) }, { dialect } as never);
       const where = Object.keys(base).length ? { $and: [base, own] } : own;
       const offset = (query.page - 1) * query.per_page;
       const [items, total] = await manager.findAndCount(DebateSchema, where as never, {
