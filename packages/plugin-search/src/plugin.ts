@@ -64,6 +64,11 @@ export const searchQuery = z
         example: 'réforme des retraites',
       }),
     sort_by: z.enum(SEARCH_SORTS).default('relevance').meta({ description: 'relevance (then date) by default' }),
+    prefix: z
+      .enum(['true', 'false', '1', '0'])
+      .transform((v) => v === 'true' || v === '1')
+      .default(true)
+      .meta({ type: 'boolean', description: 'Complete the last word as a prefix when no space follows it (as-you-type); false: match it as a whole word' }),
   })
   .refine(dateOrder, dateOrderIssue);
 
@@ -302,11 +307,11 @@ export const searchPlugin = definePlugin({
       responses: { 200: { description: 'A page of hits', schema: searchResponse } },
       handler: async (_koa, { query }) => {
         const raw = query.q ?? '';
-        const parsed = parseQuery(raw);
+        const parsed = parseQuery(raw, { prefix: query.prefix });
         const ranked = hasTerms(parsed);
         // the compiled query (not the raw text) is the cache key: "Réforme" and "reforme " share an entry
         const compiled = ranked ? (dialect === 'postgresql' ? toTsQuery(parsed) : toFts5Query(parsed)) : '';
-        const { q: _q, ...rest } = query;
+        const { q: _q, prefix: _p, ...rest } = query;
         const key = `search:${stableKey({ ...rest, compiled } as Record<string, unknown>)}`;
         const body = await cache.wrap(key, async () => {
           const stop = duration.startTimer({ mode: ranked ? 'fulltext' : 'browse' });

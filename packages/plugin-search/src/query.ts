@@ -151,8 +151,11 @@ function makeWord(text: string, prefix: boolean): QueryWord {
   return { text, norm, stem: prefix ? norm : lightStem(norm), prefix };
 }
 
-/** Parses a search box query. Never throws; an unusable query has no clauses. */
-export function parseQuery(raw: string): ParsedQuery {
+/**
+ * Parses a search box query. Never throws; an unusable query has no clauses. With `prefix: false`
+ * the last word is a whole word even without a space after it.
+ */
+export function parseQuery(raw: string, options: { prefix?: boolean } = {}): ParsedQuery {
   const text = raw.slice(0, MAX_QUERY_LENGTH);
   const tokens = tokenize(text);
   const ignored: string[] = [];
@@ -177,7 +180,7 @@ export function parseQuery(raw: string): ParsedQuery {
     let item: QueryItem | undefined;
     if (token.kind === 'word') {
       const word = token.words[0]!;
-      const prefix = token === last && token.atEnd && !token.negated;
+      const prefix = options.prefix !== false && token === last && token.atEnd && !token.negated;
       const w = makeWord(word, prefix);
       if (!w.norm || FRENCH_STOP_WORDS.has(w.norm) || (prefix && w.norm.length < 2)) ignored.push(word);
       else if (take(word)) item = { kind: 'word', word: w };

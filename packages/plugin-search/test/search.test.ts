@@ -233,6 +233,9 @@ for (const mode of STORAGE_MODES) {
       assert.deepEqual(await found('hôp'), ['T7']);
       assert.deepEqual(await found('hôp '), []);
       assert.equal((await search({ q: 'hôp ' })).query.prefix, null);
+      // prefix=false: the last word is whole even without a space
+      assert.deepEqual(await found('hôp', { prefix: false }), []);
+      assert.equal((await search({ q: 'hôp', prefix: false })).query.prefix, null);
     });
 
     it('excludes with -word and accepts OR', async () => {
