@@ -231,7 +231,7 @@ const QUERIES: { label: string; q: string; extra?: string }[] = [
   { label: 'sécurité intérieure', q: 'sécurité intérieure' },
   { label: 'fin de vie', q: 'fin de vie' },
   { label: 'nucléaire', q: 'nucléaire' },
-  { label: 'cybersécurité', q: 'cybersécurité' },
+  { label: '"ré" (2 letters typed: a whole word)', q: 'ré' },
   { label: 'loi de programmation militaire', q: 'loi de programmation militaire' },
   { label: 'audition ministre (broad)', q: 'audition ministre' },
   { label: 'commission (very broad)', q: 'commission' },

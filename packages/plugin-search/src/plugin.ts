@@ -115,7 +115,7 @@ export const searchResponse = z
         phrases: z.array(z.string()),
         excluded: z.array(z.string()),
         prefix: z.string().nullable().meta({ description: 'The word completed as a prefix' }),
-        ignored: z.array(z.string()).meta({ description: 'Words left out: stop words, one-letter prefixes, words past the limit' }),
+        ignored: z.array(z.string()).meta({ description: 'Words left out: stop words, words past the 32nd' }),
       })
       .meta({ id: 'SearchQueryInfo' }),
   })

@@ -15,6 +15,11 @@ export const MAX_QUERY_LENGTH = 1000;
 export const MAX_QUERY_WORDS = 32;
 /** Longest word kept (longer words are cut). */
 export const MAX_WORD_LENGTH = 64;
+/**
+ * A word being typed is completed from its third letter on: "ré*" would match nearly every debate
+ * (réunion, rapport…), ranking and counting the whole corpus; shorter, it is a whole word ("IA", "UE").
+ */
+export const MIN_PREFIX_LENGTH = 3;
 
 /**
  * PostgreSQL's French stop words (tsearch_data/french.stop) that contain no accent. The index is built
@@ -94,7 +99,7 @@ export interface QueryClause {
 export interface ParsedQuery {
   raw: string;
   clauses: QueryClause[];
-  /** Words dropped: stop words, one-letter prefixes, words past MAX_QUERY_WORDS. */
+  /** Words dropped: stop words, words past MAX_QUERY_WORDS. */
   ignored: string[];
 }
 
@@ -180,9 +185,10 @@ export function parseQuery(raw: string, options: { prefix?: boolean } = {}): Par
     let item: QueryItem | undefined;
     if (token.kind === 'word') {
       const word = token.words[0]!;
-      const prefix = options.prefix !== false && token === last && token.atEnd && !token.negated;
+      const typing = options.prefix !== false && token === last && token.atEnd && !token.negated;
+      const prefix = typing && normalizeText(word).length >= MIN_PREFIX_LENGTH;
       const w = makeWord(word, prefix);
-      if (!w.norm || FRENCH_STOP_WORDS.has(w.norm) || (prefix && w.norm.length < 2)) ignored.push(word);
+      if (!w.norm || FRENCH_STOP_WORDS.has(w.norm)) ignored.push(word);
       else if (take(word)) item = { kind: 'word', word: w };
     } else {
       const words: QueryWord[] = [];

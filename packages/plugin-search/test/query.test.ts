@@ -30,6 +30,9 @@ describe('query language', () => {
     assert.equal(toTsQuery(q), "'reforme' & ('assurance' <-> 'chomage') & !'agricole' & ('retraites' | 'pensions') & 'budg':*");
     assert.equal(toFts5Query(q), '(("reform"*) AND ("assuranc"* + "chomag"*) AND ("retrait"* OR "pension"*) AND ("budg"*)) NOT ("agricol"*)');
     assert.deepEqual(parseQuery('le la réforme ').ignored, ['le', 'la']);
+    // a word being typed is a prefix from its third letter; shorter, a whole word
+    assert.equal(toTsQuery(parseQuery('intelligence IA')), "'intelligence' & 'ia'");
+    assert.equal(toTsQuery(parseQuery('réforme ret')), "'reforme' & 'ret':*");
   });
 
   it('turns query syntax of SQL, tsquery and FTS5 into plain words', () => {
