@@ -3,7 +3,7 @@
 //
 //   node --conditions=robian-source bench/search.ts [--debates 100000] [--runs 25]
 //        [--database-url postgresql://postgres@127.0.0.1:5432/test]   (a scratch database is created there)
-//        [--keep]   (keep the scratch PostgreSQL database, to look at its plans)
+//        [--keep]   (keep the scratch database or SQLite folder, to look at its plans)
 //
 // Without --database-url it runs on SQLite (a temporary file). In the main table caches are off
 // (CACHE_TTL_SEARCH=0), so every request measures what a cache miss costs: the full HTTP round trip on 127.0.0.1, the index
@@ -332,7 +332,9 @@ try {
   await measure();
   await measureCached();
 } finally {
-  rmSync(dataDir, { recursive: true, force: true });
-  if (values.keep && scratch) console.log(`kept ${scratch.url}`);
-  else await scratch?.drop();
+  if (values.keep) console.log(`kept ${scratch ? scratch.url : dataDir}`);
+  else {
+    rmSync(dataDir, { recursive: true, force: true });
+    await scratch?.drop();
+  }
 }

