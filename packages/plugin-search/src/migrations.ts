@@ -87,9 +87,19 @@ export const SQLITE_DOWN = [
 export const POSTGRESQL_UP = [
   'create extension if not exists unaccent',
   'create extension if not exists pg_trgm',
-  // unaccent() is STABLE (it reads its dictionary by name); this wrapper names the dictionary and is
-  // IMMUTABLE, so it can be used in a generated column and in indexes
-  `create or replace function search_unaccent(text) returns text language sql immutable parallel safe strict as $fn$ select public.unaccent('public.unaccent'::regdictionary, $1) $fn$`,
+  // unaccent() is STABLE (it reads its dictionary by name); this wrapper names the dictionary, schema
+  // included, and is IMMUTABLE, so it can be used in a generated column and in indexes. The schema is the
+  // one the extension lives in (public by default, elsewhere on some managed servers).
+  `do $do$
+declare
+  ext_schema text;
+begin
+  select n.nspname into ext_schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'unaccent';
+  execute format(
+    $f$create or replace function search_unaccent(text) returns text language sql immutable parallel safe strict as $b$ select %1$I.unaccent(%2$L::regdictionary, $1) $b$$f$,
+    ext_schema, format('%I.unaccent', ext_schema));
+end
+$do$`,
   `create or replace function search_json_text(jsonb) returns text language sql immutable parallel safe as $fn$ select coalesce(string_agg(e, ' '), '') from jsonb_array_elements_text(case when jsonb_typeof($1) = 'array' then $1 else '[]'::jsonb end) as e $fn$`,
   // One debate's document: title (weight A), agenda points, keywords and tags (B), committee and
   // speakers' names (C), description (D), in the French configuration over unaccented text.
