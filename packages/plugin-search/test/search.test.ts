@@ -459,10 +459,18 @@ for (const mode of STORAGE_MODES) {
       assert.deepEqual(await found('éphémère'), []);
     });
 
-    it('rebuilds the index on demand', async () => {
+    it('reports a damaged index in /health/detailed and rebuilds it on demand', async () => {
+      const health = async () => ((await (await host.request('/health/detailed')).json()) as { plugins: Record<string, { status: string; debates: number; indexed: number }> }).plugins.search!;
+      assert.equal((await health()).status, 'ok');
+      // damage the index behind the triggers' back
+      const conn = em().getConnection();
+      await conn.execute(mode.name === 'sqlite' ? 'delete from search_debate_fts where rowid = ?' : 'delete from search_debate where debate_id = ?', [debateIds.get('T2')]);
+      const damaged = await health();
+      assert.equal(damaged.status, 'degraded');
+      assert.equal(damaged.indexed, damaged.debates - 1);
       const service = host.robian.kernel.services.get('search');
-      const before = await service.status();
-      assert.equal(await service.reindex(), before.debates);
+      assert.equal(await service.reindex(), damaged.debates);
+      assert.equal((await health()).status, 'ok');
       assert.deepEqual(await found('retraites '), ['T1', 'T2', 'T6']);
     });
 
