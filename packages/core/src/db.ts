@@ -8,6 +8,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Migrator, Migration } from '@mikro-orm/migrations';
 import type { DatabaseConfig, RobianConfig } from './config.ts';
 import type { Logger } from './logger.ts';
+import type { UnmanagedSchema } from './plugin.ts';
 
 export type { EntityManager } from '@mikro-orm/sql';
 export type RobianOrm = MikroORM;
@@ -46,13 +47,20 @@ export interface OrmSettings {
   logger: Logger;
   entities: EntitySchema<AnyEntity>[] | unknown[];
   migrations: MigrationObject[];
+  /** Schema objects created by migrations outside the entities: the schema diff leaves them alone. */
+  unmanaged?: UnmanagedSchema;
 }
 
 /** Opens the database of the configured storage mode (SQLite file or PostgreSQL). */
-export async function openOrm({ config, logger, entities, migrations }: OrmSettings): Promise<MikroORM> {
+export async function openOrm({ config, logger, entities, migrations, unmanaged }: OrmSettings): Promise<MikroORM> {
   const db = config.database;
   const common: Partial<Options> = {
     entities: entities as Options['entities'],
+    schemaGenerator: {
+      ...(unmanaged?.tables?.length ? { skipTables: unmanaged.tables } : {}),
+      ...(unmanaged?.triggers ? { ignoreTriggers: true } : {}),
+      ...(unmanaged?.routines ? { ignoreRoutines: true } : {}),
+    },
     extensions: [Migrator],
     migrations: {
       migrationsList: migrations,

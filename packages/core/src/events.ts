@@ -1,4 +1,5 @@
 import type { Logger } from './logger.ts';
+import type { ImportCompletedEvent } from './source.ts';
 
 /**
  * The events of the core bus. Plugins add their own by declaration merging:
@@ -14,6 +15,8 @@ export interface RobianEvents {
   'debate.updated': { debate: Record<string, unknown>; previousStatus?: string };
   'debate.deleted': { id: number; debate?: Record<string, unknown> };
   'system.status': { status: 'starting' | 'ready' | 'stopping' | 'degraded'; detail?: string };
+  /** An import wrote to the catalogue (source plugins raise it; search reindexes, caches drop). */
+  'import.completed': ImportCompletedEvent;
   /** Extraction jobs (plugin-audio raises them, plugin-ws forwards them). */
   'extraction.started': ExtractionEvent;
   'extraction.progress': ExtractionEvent & { progress: number };

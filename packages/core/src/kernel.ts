@@ -18,6 +18,7 @@ import {
   type PluginDefinition,
   type PluginHealth,
   type PluginInput,
+  type UnmanagedSchema,
 } from './plugin.ts';
 import { ServiceRegistry } from './services.ts';
 import { SourceRegistry } from './source.ts';
@@ -199,6 +200,16 @@ export class RobianKernel {
     return [...coreEntities, ...this.#plugins.flatMap((p) => p.definition.entities ?? [])];
   }
 
+  /** What the plugins' migrations own outside the entity metadata (merged). */
+  unmanagedSchema(): Required<UnmanagedSchema> {
+    const all = this.#plugins.map((p) => p.definition.unmanagedSchema ?? {});
+    return {
+      tables: all.flatMap((u) => u.tables ?? []),
+      triggers: all.some((u) => u.triggers === true),
+      routines: all.some((u) => u.routines === true),
+    };
+  }
+
   migrations(): MigrationObject[] {
     const all = [...coreMigrations, ...this.#plugins.flatMap((p) => p.definition.migrations ?? [])];
     const seen = new Set<string>();
@@ -257,7 +268,7 @@ export class RobianKernel {
     if (this.#state !== 'set-up') throw new Error(`cannot start a kernel in state "${this.#state}"`);
     this.#state = 'starting';
     try {
-      this.#orm = await openOrm({ config: this.config, logger: this.logger, entities: this.entities(), migrations: this.migrations() });
+      this.#orm = await openOrm({ config: this.config, logger: this.logger, entities: this.entities(), migrations: this.migrations(), unmanaged: this.unmanagedSchema() });
       if (this.#migrateOnStart) {
         const applied = await migrate(this.#orm);
         if (applied.length) this.logger.info({ migrations: applied }, 'database migrated');

@@ -75,6 +75,16 @@ export interface PluginContext<TOptions = unknown> {
   onStop(fn: () => void | Promise<void>): void;
 }
 
+/** Schema objects owned by migrations rather than by entities (see `PluginDefinition.unmanagedSchema`). */
+export interface UnmanagedSchema {
+  /** Tables (names or patterns) the diff neither reads nor drops. */
+  tables?: (string | RegExp)[];
+  /** Triggers on any table are created by migrations: the diff does not drop or alter them. */
+  triggers?: boolean;
+  /** Functions are created by migrations: the diff does not drop or alter them. */
+  routines?: boolean;
+}
+
 export interface PluginDefinition<TSchema extends ZodType = ZodType> {
   /** Unique name, lower case, e.g. `audio` or `assemblee-nationale`. */
   name: string;
@@ -95,6 +105,12 @@ export interface PluginDefinition<TSchema extends ZodType = ZodType> {
   entities?: unknown[];
   /** Migrations for its tables, both dialects (see `sqlMigration`). Names unique, prefixed with the plugin name. */
   migrations?: MigrationObject[];
+  /**
+   * Database objects its migrations create outside the entity metadata (full-text indexes, virtual
+   * tables, triggers, functions). The schema diff (`checkSchema`, `robian db check`) leaves them alone
+   * instead of proposing to drop them.
+   */
+  unmanagedSchema?: UnmanagedSchema;
   /** Register routes, services, listeners. No I/O. */
   setup?(ctx: PluginContext<z.output<TSchema>>): void | Promise<void>;
   /** Open connections, start workers. */

@@ -97,7 +97,7 @@ export interface ImportOptions {
 
 /**
  * The payload of `import.completed`, which a source plugin emits after an import wrote to the
- * database (declare it on `RobianEvents` by declaration merging: `'import.completed': ImportCompletedEvent`).
+ * database (`'import.completed'` on the core bus).
  * Listeners (search indexes, caches) refresh the debates named here.
  */
 export interface ImportCompletedEvent {

@@ -273,6 +273,30 @@ audio
     );
   });
 
+const search = program.command('search').description('The full-text search index (@robian/plugin-search)');
+
+search
+  .command('status')
+  .description('Debates in the tables and in the search index (exit 1 if they differ)')
+  .action(async () => {
+    await withKernel(async (robian) => {
+      const status = await robian.kernel.services.get('search').status();
+      console.log(`debates: ${status.debates}, indexed: ${status.indexed}${status.debates === status.indexed ? '' : ' (run `robian search reindex`)'}`);
+      if (status.debates !== status.indexed) process.exitCode = 1;
+    });
+  });
+
+search
+  .command('reindex')
+  .description('Rebuild the search index from the tables (the database triggers keep it in step; this repairs it)')
+  .action(async () => {
+    await withKernel(async (robian) => {
+      const started = Date.now();
+      const n = await robian.kernel.services.get('search').reindex();
+      console.log(`indexed ${n} debates in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof PluginError) {
     console.error(err.message);

@@ -32,10 +32,6 @@ export type AssembleeImport = (input: string, options?: ImportOptions) => Promis
 export type AssembleeLinkVideo = (url: string, options?: { signal?: AbortSignal }) => Promise<LinkVideoResult>;
 
 declare module '@robian/core' {
-  interface RobianEvents {
-    /** An import wrote to the catalogue (search reindexes the debates named, caches drop). */
-    'import.completed': ImportCompletedEvent;
-  }
   interface RobianServices {
     /** Imports AN open data from a folder, a JSON file, a zip, or a URL on the open-data host. */
     'assemblee.import': AssembleeImport;
