@@ -179,6 +179,7 @@ class Realtime {
       ...(redis === 'down' && this.redis?.lastError ? { redis_error: this.redis.lastError } : {}),
       connections: { socketio: this.#connections('socketio'), ws: this.#connections('ws') },
       subscriptions: { socketio: this.sio?.subscriptions ?? 0, ws: this.plain?.subscriptions ?? 0 },
+      buffered_bytes: { socketio: this.sio?.buffered ?? { total: 0, max: 0 }, ws: this.plain?.buffered ?? { total: 0, max: 0 } },
       messages: {
         published: s.published,
         sent: { ...s.sent },

@@ -97,6 +97,20 @@ export class SocketIoEndpoint {
     return n;
   }
 
+  /** Bytes waiting to be written (engine.io's write buffer estimated, plus the WebSocket's), over all clients and for the fullest one. */
+  get buffered(): { total: number; max: number } {
+    let total = 0;
+    let max = 0;
+    const clients = (this.engine as unknown as { clients: Record<string, EngineConn> }).clients;
+    for (const conn of Object.values(clients)) {
+      let b = conn.transport?.socket?.bufferedAmount ?? 0;
+      for (const packet of conn.writeBuffer as { data?: unknown }[]) b += sizeOf(packet?.data);
+      total += b;
+      if (b > max) max = b;
+    }
+    return { total, max };
+  }
+
   /** Publishes a message to the channel's room (on every instance when the Redis adapter is set). */
   broadcast(message: Envelope): void {
     if (message.channel === undefined) return;

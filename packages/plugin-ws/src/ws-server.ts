@@ -61,6 +61,18 @@ export class PlainWsEndpoint {
     return n;
   }
 
+  /** Bytes waiting to be written, over all clients and for the fullest one. */
+  get buffered(): { total: number; max: number } {
+    let total = 0;
+    let max = 0;
+    for (const c of this.#clients) {
+      const b = c.socket.bufferedAmount;
+      total += b;
+      if (b > max) max = b;
+    }
+    return { total, max };
+  }
+
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { stats } = this.#o;
     if (this.#closed || !this.#o.canAccept()) {
