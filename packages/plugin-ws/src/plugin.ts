@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PLUGIN_API_VERSION, definePlugin, z, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
-import { parseChannel } from './channels.ts';
+import { REPLY_TYPES, parseChannel } from './channels.ts';
 import { envelope } from './messages.ts';
 import { publicationsFor, type Publication } from './messages.ts';
 import type { Limits } from './policy.ts';
@@ -13,6 +13,9 @@ import { ProgressThrottle } from './throttle.ts';
 import { PlainWsEndpoint } from './ws-server.ts';
 
 export const PLUGIN_VERSION = '0.1.0';
+
+/** Types a published message may not take: the protocol's replies and socket.io's reserved events. */
+const RESERVED_TYPES = new Set<string>([...REPLY_TYPES, 'connect', 'connect_error', 'disconnect', 'disconnecting']);
 
 const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 const bool = (dflt: boolean) =>
@@ -61,6 +64,8 @@ export const wsOptionsSchema = z.object({
   progressIntervalMs: int(0, 60_000, 500),
   /** Use Redis (REDIS_URL) to reach the clients of the other instances. */
   redis: bool(true),
+  /** Another Redis for the real-time traffic than REDIS_URL (the cache's), e.g. a dedicated pub/sub server. */
+  redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis://host:port URL').optional(),
 });
 
 export type WsOptions = z.output<typeof wsOptionsSchema>;
@@ -117,7 +122,9 @@ class Realtime {
     this.ctx.services.provide('realtime', {
       publish: (channel, type, data) => {
         if (!parseChannel(channel)) throw new Error(`realtime.publish: "${channel}" is not a channel`);
-        if (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(type)) throw new Error(`realtime.publish: "${type}" is not a message type (snake_case)`);
+        if (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(type) || RESERVED_TYPES.has(type)) {
+          throw new Error(`realtime.publish: "${type}" is not a message type (snake_case, not a reply or socket.io event name)`);
+        }
         this.publish({ channel, type, data });
       },
       connections: () => ({ socketio: this.#connections('socketio'), ws: this.#connections('ws') }),
@@ -143,13 +150,16 @@ class Realtime {
         canAccept,
       });
     }
-    if (o.redis && ctx.config.redisUrl) {
-      this.redis = new RedisLink(ctx.config.redisUrl, ctx.config.redisKeyPrefix, logger, () => this.stats.bridgeError());
+    const redisUrl = o.redisUrl ?? ctx.config.redisUrl;
+    if (o.redis && redisUrl) {
+      this.redis = new RedisLink(redisUrl, ctx.config.redisKeyPrefix, logger, () => this.stats.bridgeError());
       await this.redis.connect();
       if (this.sio) this.sio.io.adapter(this.redis.adapter());
-      await this.redis.subscribe((raw) => this.#fromBridge(raw)).catch((err: unknown) => {
-        logger.warn({ err: (err as Error).message }, 'ws: bridge subscription failed; it is retried when redis comes back');
+      // node-redis queues the SUBSCRIBE while Redis is away and sends it once connected
+      const subscribed = this.redis.subscribe((raw) => this.#fromBridge(raw)).catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'ws: bridge subscription failed');
       });
+      if (this.redis.ready) await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     }
     this.#started = true;
     this.#attach = ctx.services.get('http.server').attach((server) => this.#attachTo(server));
@@ -340,6 +350,7 @@ export const wsPlugin = definePlugin({
     maxConnections: 'WS_MAX_CONNECTIONS',
     progressIntervalMs: 'WS_PROGRESS_INTERVAL_MS',
     redis: 'WS_REDIS',
+    redisUrl: 'WS_REDIS_URL',
   },
   setup(ctx) {
     if (ctx.options.path === ctx.options.socketIoPath) throw new Error(`the /ws path and the socket.io path must differ (both "${ctx.options.path}")`);

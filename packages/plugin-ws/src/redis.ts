@@ -108,7 +108,8 @@ export class RedisLink {
     for (const c of [this.#sub, this.#pub]) {
       if (!c) continue;
       try {
-        if (c.isOpen) await c.close();
+        // close() waits for queued commands, which never run while Redis is away
+        if (c.isReady) await Promise.race([c.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close timeout')), 2000).unref())]);
         else c.destroy();
       } catch {
         try {

@@ -405,6 +405,8 @@ describe('user channels', () => {
       }
       assert.equal(withHeader.inbox.of('notification').length, 0);
       assert.throws(() => bus.ctx.services.get('realtime').publish('nope', 'x', {}), /not a channel/);
+      assert.throws(() => bus.ctx.services.get('realtime').publish('user:alice', 'disconnect', {}), /not a message type/);
+      assert.throws(() => bus.ctx.services.get('realtime').publish('user:alice', 'subscribed', {}), /not a message type/);
       await ws.close();
       await withHeader.close();
       await withQuery.close();
