@@ -55,7 +55,7 @@ export const wsOptionsSchema = z.object({
   /** Largest message a client may send (bytes); over it the connection is closed (1009 on /ws). */
   maxMessageBytes: int(256, 1_048_576, 16_384),
   /** Bytes waiting to be sent to one client past which its messages are dropped. */
-  maxBufferedBytes: int(1024, 256 * 1_048_576, 1_048_576),
+  maxBufferedBytes: int(1024, 256 * 1_048_576, 262_144),
   /** Messages dropped in a row for one client (its buffer staying full) before it is disconnected. */
   maxConsecutiveDrops: int(1, 1_000_000, 1000),
   /** Connections (both protocols) this instance accepts. */
