@@ -24,11 +24,12 @@ if (mode === 'raw') {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith('/__bench/burst')) {
       const count = Number(new URL(req.url, 'http://x').searchParams.get('count') ?? 1);
+      const t0 = performance.now();
       for (let i = 0; i < count; i++) {
         const json = JSON.stringify({ type: 'extraction_started', channel: 'extractions', data: event(i), timestamp: new Date().toISOString(), message_id: randomUUID() });
         for (const c of clients) c.send(json);
       }
-      res.end('{}');
+      res.end(JSON.stringify({ fanout_ms: performance.now() - t0 }));
     } else if (req.url === '/__bench/rss') res.end(JSON.stringify(rss()));
     else res.writeHead(404).end();
   });
@@ -56,8 +57,9 @@ if (mode === 'raw') {
         path: '/__bench/burst',
         query: z.object({ count: z.coerce.number().int().min(1).max(100_000) }),
         handler: async (_k, { query }) => {
+          const t0 = performance.now();
           for (let i = 0; i < query.count; i++) void ctx.events.emit('extraction.started', event(i));
-          return {};
+          return { fanout_ms: performance.now() - t0 };
         },
       });
       ctx.router.route({ method: 'get', path: '/__bench/rss', handler: () => rss() });

@@ -91,6 +91,8 @@ const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
 
 interface Result {
   name: string;
+  /** Time the host spent in the synchronous emit loop (fan-out to every client). */
+  fanoutMs: number;
   p50: number;
   p99: number;
   max: number;
@@ -122,20 +124,20 @@ async function run(name: string, hostMode: 'raw' | 'robian', kind: 'ws' | 'socke
       received = 0;
       latencies = [];
       const start = now();
-      await fetch(`${host.url}/__bench/burst?count=${count}`, { method: 'POST' });
+      const { fanout_ms } = (await (await fetch(`${host.url}/__bench/burst?count=${count}`, { method: 'POST' })).json()) as { fanout_ms: number };
       const deadline = Date.now() + 120_000;
       while (received < count * CLIENTS) {
         if (Date.now() > deadline) throw new Error(`${name}: ${received}/${count * CLIENTS} delivered after 120 s`);
         await new Promise((r) => setTimeout(r, 5));
       }
-      return { start, end: lastAt };
+      return { start, end: lastAt, fanout_ms };
     };
     await burst(Math.max(10, Math.round(BURST / 5))); // warm-up (JIT on both sides)
-    const { start, end } = await burst(BURST);
+    const { start, end, fanout_ms } = await burst(BURST);
     const rssAfter = await rssOf(host);
     for (const c of clients) c.close();
     const sorted = latencies.sort((a, b) => a - b);
-    return { name, p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.at(-1)!, perSecond: (BURST * CLIENTS) / ((end - start) / 1000), rssIdle, rssConnected, rssAfter };
+    return { name, fanoutMs: fanout_ms, p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.at(-1)!, perSecond: (BURST * CLIENTS) / ((end - start) / 1000), rssIdle, rssConnected, rssAfter };
   } finally {
     await stopHost(host);
   }
@@ -150,15 +152,15 @@ results.push(await run('Robian /ws', 'robian', 'ws'));
 results.push(await run('Robian socket.io (websocket)', 'robian', 'socketio'));
 const base = results[0]!;
 console.log('');
-console.log('| run | p50 ms | p99 ms | max ms | deliveries/s | host RSS idle | with clients | after burst |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| run | host fan-out ms | p50 ms | p99 ms | max ms | deliveries/s | host RSS idle | with clients | after burst |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.name} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${Math.round(r.perSecond)} | ${mb(r.rssIdle)} | ${mb(r.rssConnected)} | ${mb(r.rssAfter)} |`);
+  console.log(`| ${r.name} | ${r.fanoutMs.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${Math.round(r.perSecond)} | ${mb(r.rssIdle)} | ${mb(r.rssConnected)} | ${mb(r.rssAfter)} |`);
 }
 console.log('');
 for (const r of results.slice(1)) {
   console.log(
-    `${r.name} / baseline: p50 ×${(r.p50 / base.p50).toFixed(2)}, p99 ×${(r.p99 / base.p99).toFixed(2)}, deliveries/s ×${(r.perSecond / base.perSecond).toFixed(2)}, RSS growth with clients ×${((r.rssConnected - r.rssIdle) / Math.max(1, base.rssConnected - base.rssIdle)).toFixed(2)}`,
+    `${r.name} / baseline: fan-out ×${(r.fanoutMs / base.fanoutMs).toFixed(2)}, p50 ×${(r.p50 / base.p50).toFixed(2)}, p99 ×${(r.p99 / base.p99).toFixed(2)}, deliveries/s ×${(r.perSecond / base.perSecond).toFixed(2)}, RSS growth with clients ×${((r.rssConnected - r.rssIdle) / Math.max(1, base.rssConnected - base.rssIdle)).toFixed(2)}`,
   );
 }
 process.exit(0);

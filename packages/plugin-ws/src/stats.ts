@@ -46,6 +46,8 @@ export class WsStats {
   };
 
   constructor(metrics: PluginMetrics, live: LiveFigures) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
     metrics.gauge({
       name: 'robian_ws_connections',
       help: 'Open real-time connections on this instance, by protocol',
@@ -73,11 +75,24 @@ export class WsStats {
     this.#c = {
       accepted: metrics.counter({ name: 'robian_ws_connections_total', help: 'Real-time connections accepted', labelNames: ['protocol'] }),
       refused: metrics.counter({ name: 'robian_ws_connections_refused_total', help: 'Real-time connections refused', labelNames: ['protocol', 'reason'] }),
-      sent: metrics.counter({ name: 'robian_ws_messages_sent_total', help: 'Messages written to clients (events and replies)', labelNames: ['protocol'] }),
+      // the two counters of the delivery hot path are read from the plain numbers at scrape time
+      sent: metrics.counter({
+        name: 'robian_ws_messages_sent_total',
+        help: 'Messages written to clients (events and replies)',
+        labelNames: ['protocol'],
+        collect() {
+          this.reset();
+          for (const p of PROTOCOLS) this.inc({ protocol: p }, self.sent[p]);
+        },
+      }),
       dropped: metrics.counter({
         name: 'robian_ws_messages_dropped_total',
         help: 'Messages not written to a client because its send buffer was over the limit',
         labelNames: ['protocol', 'reason'],
+        collect() {
+          this.reset();
+          for (const p of PROTOCOLS) this.inc({ protocol: p, reason: 'backpressure' }, self.dropped[p]);
+        },
       }),
       disconnects: metrics.counter({
         name: 'robian_ws_disconnects_total',
@@ -102,11 +117,9 @@ export class WsStats {
   }
   send(p: Protocol): void {
     this.sent[p]++;
-    this.#c.sent.inc({ protocol: p });
   }
-  drop(p: Protocol, reason = 'backpressure'): void {
+  drop(p: Protocol): void {
     this.dropped[p]++;
-    this.#c.dropped.inc({ protocol: p, reason });
   }
   disconnect(p: Protocol, reason: string): void {
     const key = `${p}:${reason}`;

@@ -109,11 +109,14 @@ describe('plugin-ws on one host (SQLite, no Redis)', () => {
       const job = { extraction_id: 'job-1', debate_id: 77, format: 'mp3', quality: 'medium' };
       await bus.emit('extraction.started', { ...job, status: 'running', progress: 0 });
       const values: number[] = [];
+      const t0 = performance.now();
       for (let p = 1; p <= 60; p++) {
         values.push(p * (100 / 60));
         await bus.emit('extraction.progress', { ...job, status: 'running', progress: p * (100 / 60) });
       }
       await bus.emit('extraction.completed', { ...job, status: 'completed', progress: 100, file_size: 1234, duration_seconds: 34 });
+      // the first progress goes at once, then at most one per interval (300 ms here), then the pending one before the completion
+      const bound = 2 + Math.ceil((performance.now() - t0) / 300);
       for (const inbox of [io.inbox, ws.inbox, perDebate.inbox]) {
         const completed = await inbox.type('extraction_completed');
         assert.equal(completed.data.file_size, 1234);
@@ -121,7 +124,7 @@ describe('plugin-ws on one host (SQLite, no Redis)', () => {
         assert.equal(sequence[0]!.type, 'extraction_started');
         assert.equal(sequence.at(-1)!.type, 'extraction_completed');
         const progress = sequence.filter((m) => m.type === 'extraction_progress').map((m) => m.data.progress as number);
-        assert.ok(progress.length >= 1 && progress.length < 60, `throttled: ${progress.length} progress messages for 60 events`);
+        assert.ok(progress.length >= 1 && progress.length <= bound, `throttled: ${progress.length} progress messages for 60 events (bound ${bound})`);
         assert.equal(progress.at(-1), values.at(-1), 'the last progress is never dropped');
         assert.deepEqual([...progress].sort((a, b) => a - b), progress, 'in order');
       }
