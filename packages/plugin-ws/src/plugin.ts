@@ -58,6 +58,8 @@ export const wsOptionsSchema = z.object({
   maxBufferedBytes: int(1024, 256 * 1_048_576, 262_144),
   /** Messages dropped in a row for one client (its buffer staying full) before it is disconnected. */
   maxConsecutiveDrops: int(1, 1_000_000, 1000),
+  /** Messages a client may send per second (subscribe, unsubscribe, ping); over it they are ignored. */
+  maxMessagesPerSecond: int(1, 10_000, 20),
   /** Connections (both protocols) this instance accepts. */
   maxConnections: int(1, 1_000_000, 10_000),
   /** Minimum time between two `extraction_progress` messages of one job (ms); 0 disables throttling. */
@@ -108,6 +110,7 @@ class Realtime {
       maxConsecutiveDrops: o.maxConsecutiveDrops,
       maxConnections: o.maxConnections,
       heartbeatIntervalMs: o.heartbeatIntervalMs,
+      maxMessagesPerSecond: o.maxMessagesPerSecond,
     };
     this.stats = new WsStats(ctx.metrics, {
       connections: (p) => this.#connections(p),
@@ -206,6 +209,7 @@ class Realtime {
         max_channels_per_connection: this.limits.maxChannelsPerConnection,
         max_message_bytes: this.limits.maxMessageBytes,
         max_buffered_bytes: this.limits.maxBufferedBytes,
+        max_messages_per_second: this.limits.maxMessagesPerSecond,
         heartbeat_interval_ms: this.limits.heartbeatIntervalMs,
         progress_interval_ms: this.ctx.options.progressIntervalMs,
       },
@@ -348,6 +352,7 @@ export const wsPlugin = definePlugin({
     maxBufferedBytes: 'WS_MAX_BUFFERED_BYTES',
     maxConsecutiveDrops: 'WS_MAX_CONSECUTIVE_DROPS',
     maxConnections: 'WS_MAX_CONNECTIONS',
+    maxMessagesPerSecond: 'WS_MAX_MESSAGES_PER_SECOND',
     progressIntervalMs: 'WS_PROGRESS_INTERVAL_MS',
     redis: 'WS_REDIS',
     redisUrl: 'WS_REDIS_URL',

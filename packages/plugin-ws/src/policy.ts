@@ -9,6 +9,7 @@ export interface Limits {
   maxConsecutiveDrops: number;
   maxConnections: number;
   heartbeatIntervalMs: number;
+  maxMessagesPerSecond: number;
 }
 
 /**

@@ -7,6 +7,7 @@ import { bearer } from './auth.ts';
 import { PUBLIC_CHANNELS } from './channels.ts';
 import { envelope, type Envelope } from './messages.ts';
 import { decideSubscribe, type Limits } from './policy.ts';
+import { MessageRate } from './rate.ts';
 import type { WsStats } from './stats.ts';
 
 export interface SocketIoOptions {
@@ -148,6 +149,12 @@ export class SocketIoEndpoint {
       reply(ack, 'error', envelope('error', { code, message, ...extra }));
     };
     const channels = () => new Set([...socket.rooms].filter((r) => r !== socket.id));
+    const rate = new MessageRate(limits.maxMessagesPerSecond);
+    // runs before the handlers below: a message over the rate never reaches them
+    socket.use((packet, next) => {
+      if (rate.take()) return next();
+      if (rate.shouldWarn()) fail(packet.at(-1), 'rate_limited', `at most ${limits.maxMessagesPerSecond} messages per second; messages over it are ignored`);
+    });
 
     socket.on('subscribe', async (payload: unknown, ack?: unknown) => {
       try {

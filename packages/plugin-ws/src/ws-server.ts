@@ -7,6 +7,7 @@ import { bearer } from './auth.ts';
 import { PUBLIC_CHANNELS } from './channels.ts';
 import { envelope, type Envelope } from './messages.ts';
 import { decideSubscribe, type Limits } from './policy.ts';
+import { MessageRate } from './rate.ts';
 import type { WsStats } from './stats.ts';
 
 interface Client {
@@ -18,6 +19,7 @@ interface Client {
   alive: boolean;
   /** Messages dropped in a row because the send buffer was full. */
   drops: number;
+  rate: MessageRate;
 }
 
 export interface PlainWsOptions {
@@ -111,11 +113,15 @@ export class PlainWsEndpoint {
 
   #onConnection(socket: WebSocket, req: IncomingMessage): void {
     const token = bearer(req.headers.authorization) ?? tokenFromQuery(req.url);
-    const client: Client = { id: randomUUID(), socket, channels: new Set(), token, alive: true, drops: 0 };
+    const client: Client = { id: randomUUID(), socket, channels: new Set(), token, alive: true, drops: 0, rate: new MessageRate(this.#o.limits.maxMessagesPerSecond) };
     this.#clients.add(client);
     this.#o.stats.accept('ws');
     socket.on('message', (data, isBinary) => {
       client.alive = true;
+      if (!client.rate.take()) {
+        if (client.rate.shouldWarn()) this.#error(client, 'rate_limited', `at most ${this.#o.limits.maxMessagesPerSecond} messages per second; messages over it are ignored`);
+        return;
+      }
       void this.#onMessage(client, data, isBinary).catch((err: unknown) => {
         this.#o.logger.warn({ err }, 'ws: message handling failed');
         this.#reply(client, envelope('error', { code: 'internal_error', message: 'the server could not handle this message' }));

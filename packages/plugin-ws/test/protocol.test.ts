@@ -364,6 +364,39 @@ describe('connection cap', () => {
   });
 });
 
+describe('message rate', () => {
+  let host: TestHost;
+  before(async () => {
+    host = await startTestHost({ plugins: [usePlugin(wsPlugin, { maxMessagesPerSecond: 5 })] });
+  });
+  after(() => host.close());
+
+  it('ignores what a client sends over the rate, says so once, and keeps the connection', async () => {
+    const ws = await connectWs(host.url);
+    for (let i = 0; i < 30; i++) ws.send({ type: 'ping' });
+    const limited = await ws.inbox.type('error');
+    assert.equal(limited.data.code, 'rate_limited');
+    await sleep(300);
+    const pongs = ws.inbox.of('pong').length;
+    assert.ok(pongs >= 5 && pongs < 30, `${pongs} pongs for 30 pings`);
+    assert.equal(ws.inbox.of('error').length, 1, 'one rate_limited reply, not one per message');
+    await sleep(1100);
+    assert.equal((await ws.request({ type: 'ping' })).type, 'pong', 'served again once the rate allows');
+    await ws.close();
+
+    const io = await connectIo(host.url);
+    for (let i = 0; i < 30; i++) io.socket.emit('ping');
+    assert.equal((await io.inbox.type('error')).data.code, 'rate_limited');
+    await sleep(300);
+    const ioPongs = io.inbox.of('pong').length;
+    assert.ok(ioPongs >= 5 && ioPongs < 30, `${ioPongs} pongs for 30 pings`);
+    assert.equal(io.socket.connected, true);
+    io.close();
+    const health = await healthOf(host);
+    assert.ok(health.client_errors.ws >= 1 && health.client_errors.socketio >= 1);
+  });
+});
+
 describe('user channels', () => {
   it('refuses user:{id} when no plugin provides users', async () => {
     const host = await startTestHost({ plugins: [wsPlugin] });
