@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { PLUGIN_API_VERSION, definePlugin, z, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
+import { PLUGIN_API_VERSION, ProblemError, definePlugin, z, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
 import { REPLY_TYPES, parseChannel } from './channels.ts';
 import { envelope } from './messages.ts';
 import { publicationsFor, type Publication } from './messages.ts';
@@ -121,6 +121,27 @@ class Realtime {
   }
 
   setup(): void {
+    const path = this.ctx.options.path;
+    // documents the endpoint in /openapi.json; a plain GET (no upgrade) learns what to do
+    this.ctx.router.route({
+      method: 'get',
+      path,
+      operationId: 'realtimeWebSocket',
+      summary: 'Real-time events over a plain WebSocket (connect with a WebSocket client)',
+      description:
+        'Upgrade to a WebSocket. The server sends `connected`; send `{"type":"subscribe","channel":"debates"}` (channels: debates, extractions, system, debate:{id}, user:{id}), `unsubscribe`, `ping`. ' +
+        'Messages: `{type, channel, data, timestamp, message_id}`. socket.io clients connect to the same host (path `' +
+        this.ctx.options.socketIoPath +
+        '`). See docs/realtime.md.',
+      tags: ['realtime'],
+      responses: { 101: { description: 'Switching to the WebSocket protocol' }, 426: { description: 'Not a WebSocket upgrade request' } },
+      handler: () => {
+        throw new ProblemError(426, 'upgrade-required', 'Upgrade required', `${path} is a WebSocket endpoint: connect with a WebSocket client.`, {}, {
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+        });
+      },
+    });
     this.ctx.events.onAny((name, payload) => this.#onEvent(name, payload));
     this.ctx.services.provide('realtime', {
       publish: (channel, type, data) => {

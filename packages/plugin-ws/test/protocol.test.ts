@@ -158,6 +158,13 @@ describe('the /ws protocol and socket.io events', () => {
     assert.equal(res.status, 200);
     const notFound = await host.request('/socket.iox');
     assert.equal(notFound.status, 404);
+    // a plain GET on /ws is told to upgrade, and the endpoint is in the API description
+    const plain = await host.request('/ws');
+    assert.equal(plain.status, 426);
+    assert.equal(plain.headers.get('upgrade'), 'websocket');
+    assert.match(plain.headers.get('content-type') ?? '', /problem\+json/);
+    const openapi = (await (await host.request('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    assert.ok(openapi.paths['/ws'], 'GET /ws documented');
   });
 
   it('answers only the upgrades it owns', async () => {
