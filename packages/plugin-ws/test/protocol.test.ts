@@ -458,6 +458,34 @@ describe('user channels', () => {
 });
 
 describe('shutdown', () => {
+  it('leaves an embedding server as it found it: its own handler first, then restored listeners', async () => {
+    const { createServer } = await import('node:http');
+    const { createRobian } = await import('@robian/host');
+    const { createTestEnvironment } = await import('@robian/test-support');
+    const environment = await createTestEnvironment();
+    const robian = createRobian({ config: environment.config, plugins: [wsPlugin], defaultMetrics: false });
+    await robian.start();
+    const mine = (_req: unknown, res: import('node:http').ServerResponse) => res.end('mine');
+    const server = createServer(mine);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    robian.attachServer(server);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      assert.equal(await (await fetch(`${url}/anything`)).text(), 'mine', 'other requests still reach the server\'s handler');
+      const ws = await connectWs(url);
+      assert.equal((await ws.request({ type: 'ping' })).type, 'pong');
+      const closed = once(ws.ws, 'close');
+      assert.equal(server.listenerCount('upgrade'), 1);
+      await robian.close();
+      assert.equal(((await closed) as [number])[0], 1001);
+      assert.deepEqual(server.listeners('request'), [mine]);
+      assert.equal(server.listenerCount('upgrade'), 0);
+    } finally {
+      server.close();
+      await environment.cleanup();
+    }
+  });
+
   it('closes /ws clients with 1001 and disconnects socket.io clients when the host stops', async () => {
     const host = await startTestHost({ plugins: [wsPlugin] });
     const ws = await connectWs(host.url);
