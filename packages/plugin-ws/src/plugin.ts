@@ -246,7 +246,7 @@ class Realtime {
     const json = JSON.stringify(message);
     this.plain?.deliver(p.channel, json);
     if (this.redis) {
-      this.redis.publish(`${this.instance}\n${json}`);
+      this.redis.publish(`${this.instance}\n${p.channel}\n${json}`);
       this.stats.bridge('out');
     }
   }
@@ -269,20 +269,15 @@ class Realtime {
     for (const p of publicationsFor(name, payload, this.instance)) this.publish(p);
   }
 
-  /** A message another instance published: delivered to this instance's /ws clients. */
+  /** A message another instance published (`{origin}\n{channel}\n{json}`): delivered to this instance's /ws clients. */
   #fromBridge(raw: string): void {
-    const nl = raw.indexOf('\n');
-    if (nl <= 0 || raw.slice(0, nl) === this.instance) return;
-    const json = raw.slice(nl + 1);
-    let channel: unknown;
-    try {
-      channel = (JSON.parse(json) as { channel?: unknown }).channel;
-    } catch {
-      return;
-    }
-    if (typeof channel !== 'string') return;
+    const first = raw.indexOf('\n');
+    const second = first > 0 ? raw.indexOf('\n', first + 1) : -1;
+    if (second <= first + 1 || raw.slice(0, first) === this.instance) return;
+    const channel = raw.slice(first + 1, second);
+    if (!parseChannel(channel)) return;
     this.stats.bridge('in');
-    this.plain?.deliver(channel, json);
+    this.plain?.deliver(channel, raw.slice(second + 1));
   }
 
   #connections(p: Protocol): number {
