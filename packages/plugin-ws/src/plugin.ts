@@ -186,7 +186,9 @@ class Realtime {
       if (this.redis.ready) await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     }
     this.#started = true;
-    this.#attach = ctx.services.get('http.server').attach((server) => this.#attachTo(server));
+    const http = ctx.services.maybe('http.server');
+    if (http) this.#attach = http.attach((server) => this.#attachTo(server));
+    else ctx.logger.warn('ws: no "http.server" service (a kernel without the host?): the real-time endpoints are not served');
   }
 
   async stop(): Promise<void> {
