@@ -7,7 +7,8 @@
  *   1. baseline: a bare `ws` server that sends the same envelope to every client (no channels,
  *      no limits, no metrics);
  *   2. Robian `/ws` (plugin-ws, plain WebSocket protocol);
- *   3. Robian socket.io (websocket transport).
+ *   3. Robian socket.io (websocket transport);
+ *   4, 5. with REDIS_URL set: the same two, clients on one instance and the events raised on another.
  * Prints, per run: delivery latency (emission on the host → arrival in the client, clocks of the
  * same machine) p50 / p99 / max, deliveries per second, the host's RSS idle, with the clients
  * connected and after the burst; and the ratios of runs 2 and 3 to the baseline.
@@ -35,10 +36,14 @@ interface Host {
   dataDir: string;
 }
 
-async function startHost(mode: 'raw' | 'robian'): Promise<Host> {
+async function startHost(mode: 'raw' | 'robian', redis?: { url: string; prefix: string }): Promise<Host> {
   const dataDir = mkdtempSync(join(tmpdir(), 'robian-bench-ws-'));
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir, ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef0123', SECRET_KEY: 'bench-secret-key-0123456789abcdef012', LOG_LEVEL: 'warn', ENVIRONMENT: 'test' };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  if (redis) Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix });
   const child = spawn(process.execPath, ['--conditions=robian-source', HOST, mode], {
-    env: { ...process.env, DATA_DIR: dataDir, ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef0123', SECRET_KEY: 'bench-secret-key-0123456789abcdef012', LOG_LEVEL: 'warn', ENVIRONMENT: 'test', DATABASE_URL: '', REDIS_URL: '' },
+    env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -102,8 +107,14 @@ interface Result {
   rssAfter: number;
 }
 
-async function run(name: string, hostMode: 'raw' | 'robian', kind: 'ws' | 'socketio'): Promise<Result> {
-  const host = await startHost(hostMode);
+/**
+ * One run. With `redis`, two Robian hosts share it: the clients connect to the second, the events
+ * are raised on the first (the Redis adapter / the /ws bridge carry them); RSS is the second's.
+ */
+async function run(name: string, hostMode: 'raw' | 'robian', kind: 'ws' | 'socketio', redis?: { url: string; prefix: string }): Promise<Result> {
+  const emitter = redis ? await startHost(hostMode, redis) : undefined;
+  const host = await startHost(hostMode, redis);
+  const source = emitter ?? host;
   try {
     const rssIdle = await rssOf(host);
     let latencies: number[] = [];
@@ -124,7 +135,7 @@ async function run(name: string, hostMode: 'raw' | 'robian', kind: 'ws' | 'socke
       received = 0;
       latencies = [];
       const start = now();
-      const { fanout_ms } = (await (await fetch(`${host.url}/__bench/burst?count=${count}`, { method: 'POST' })).json()) as { fanout_ms: number };
+      const { fanout_ms } = (await (await fetch(`${source.url}/__bench/burst?count=${count}`, { method: 'POST' })).json()) as { fanout_ms: number };
       const deadline = Date.now() + 120_000;
       while (received < count * CLIENTS) {
         if (Date.now() > deadline) throw new Error(`${name}: ${received}/${count * CLIENTS} delivered after 120 s`);
@@ -132,6 +143,15 @@ async function run(name: string, hostMode: 'raw' | 'robian', kind: 'ws' | 'socke
       }
       return { start, end: lastAt, fanout_ms };
     };
+    if (emitter) {
+      // until the second instance's Redis subscriptions are in place
+      for (let i = 0; received === 0; i++) {
+        if (i > 100) throw new Error(`${name}: nothing crossed Redis in 20 s`);
+        await fetch(`${source.url}/__bench/burst?count=1`, { method: 'POST' });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
     await burst(Math.max(10, Math.round(BURST / 5))); // warm-up (JIT on both sides)
     const { start, end, fanout_ms } = await burst(BURST);
     const rssAfter = await rssOf(host);
@@ -140,6 +160,7 @@ async function run(name: string, hostMode: 'raw' | 'robian', kind: 'ws' | 'socke
     return { name, fanoutMs: fanout_ms, p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.at(-1)!, perSecond: (BURST * CLIENTS) / ((end - start) / 1000), rssIdle, rssConnected, rssAfter };
   } finally {
     await stopHost(host);
+    if (emitter) await stopHost(emitter);
   }
 }
 
@@ -150,6 +171,13 @@ await run('warm-up', 'raw', 'ws');
 results.push(await run('baseline: bare ws server', 'raw', 'ws'));
 results.push(await run('Robian /ws', 'robian', 'ws'));
 results.push(await run('Robian socket.io (websocket)', 'robian', 'socketio'));
+if (process.env.REDIS_URL) {
+  const prefix = `robian-bench:${Date.now().toString(36)}:`;
+  results.push(await run('Robian /ws, event raised on another instance (Redis bridge)', 'robian', 'ws', { url: process.env.REDIS_URL, prefix }));
+  results.push(await run('Robian socket.io, event raised on another instance (Redis adapter)', 'robian', 'socketio', { url: process.env.REDIS_URL, prefix }));
+} else {
+  console.log('(set REDIS_URL=redis://… to add the two-instance runs)');
+}
 const base = results[0]!;
 console.log('');
 console.log('| run | host fan-out ms | p50 ms | p99 ms | max ms | deliveries/s | host RSS idle | with clients | after burst |');
