@@ -204,8 +204,9 @@ export class SocketIoEndpoint {
   /**
    * Backpressure for broadcasts. socket.io writes a broadcast to each client through
    * `client.writeToEngine(packets, { preEncoded: true })` (local and Redis-relayed alike); the
-   * gate drops it when the client's buffered output (engine.io's write buffer plus the
-   * WebSocket's `bufferedAmount`) is over the limit, and cuts a client that stays full.
+   * gate drops it when the client's buffered output (the WebSocket's `bufferedAmount`, plus
+   * engine.io's write buffer when the socket is backed up) is over the limit, and cuts a client
+   * that stays full.
    */
   #gate(socket: Socket): void {
     const client = socket.client as unknown as IoClient;
@@ -218,7 +219,12 @@ export class SocketIoEndpoint {
       if (!opts?.preEncoded) return write.call(this, packets, opts);
       const conn = this.conn;
       const packetBytes = sizeOf(packets);
-      const buffered = (conn.transport?.socket?.bufferedAmount ?? 0) + conn.writeBuffer.length * packetBytes;
+      // On WebSocket, engine.io's write buffer fills up within any burst (it flushes when the
+      // transport drains, after the current tick): it only counts once the socket itself is backed
+      // up (bytes the kernel did not take). Long-polling clients have only the write buffer.
+      const wsBuffered = conn.transport?.socket?.bufferedAmount;
+      const queued = conn.writeBuffer.length * packetBytes;
+      const buffered = wsBuffered === undefined ? queued : wsBuffered > 0 ? wsBuffered + queued : 0;
       if (buffered > limits.maxBufferedBytes) {
         stats.drop('socketio');
         if (++drops > limits.maxConsecutiveDrops) {
