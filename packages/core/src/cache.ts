@@ -134,7 +134,11 @@ export class RobianCache {
     const channel = this.#channel();
     const connectAll = async () => {
       await client.connect();
+      // close() may have run while Redis was away: connecting the subscriber now would leave it
+      // retrying forever (and the process running)
+      if (this.#closed) return;
       await subscriber.connect();
+      if (this.#closed) return;
       await subscriber.subscribe(channel, (message) => this.#onMessage(message));
     };
     try {

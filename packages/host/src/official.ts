@@ -3,11 +3,12 @@ import { listenersPlugin } from '@robian/plugin-listeners';
 import { assembleeNationalePlugin } from '@robian/plugin-assemblee-nationale';
 import { audioPlugin } from '@robian/plugin-audio';
 import { searchPlugin } from '@robian/plugin-search';
+import { wsPlugin } from '@robian/plugin-ws';
 
 /**
  * The official plugins `robian serve` loads besides the built-in ones (system, docs, catalog).
- * Each plugin package adds itself here as it lands.
+ * Order is only a tie-break: each plugin's dependsOn / optionalDependsOn decide the start order.
  */
 export function officialPlugins(): PluginInput[] {
-  return [assembleeNationalePlugin, audioPlugin, searchPlugin, listenersPlugin];
+  return [assembleeNationalePlugin, audioPlugin, searchPlugin, listenersPlugin, wsPlugin];
 }
