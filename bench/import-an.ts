@@ -8,7 +8,7 @@
  *   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 \
  *     node --conditions=robian-source bench/import-an.ts [N]          # and PostgreSQL
  *
- * Not part of the tests. Figures go to docs/performance-an.md.
+ * Not part of the tests. Figures go to docs/performance.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

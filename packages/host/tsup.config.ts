@@ -1,12 +1,5 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm'],
-  target: 'node22',
-  dts: { entry: ['src/index.ts'] },
-  sourcemap: true,
-  clean: true,
-  splitting: true,
-  banner: {},
-});
+// the host also builds its CLI, sharing chunks with the library entry
+export default defineConfig({ ...libraryBuild, entry: ['src/index.ts', 'src/cli.ts'], dts: { entry: ['src/index.ts'] }, splitting: true });

@@ -15,7 +15,7 @@ export interface RobianEvents {
   'debate.updated': { debate: Record<string, unknown>; previousStatus?: string };
   'debate.deleted': { id: number; debate?: Record<string, unknown> };
   'system.status': { status: 'starting' | 'ready' | 'stopping' | 'degraded'; detail?: string };
-  /** An import wrote to the catalogue (source plugins raise it; search reindexes, caches drop). */
+  /** An import wrote to the catalogue (source plugins raise it; caches of lists and searches drop). */
   'import.completed': ImportCompletedEvent;
   /** Extraction jobs (plugin-audio raises them, plugin-ws forwards them). */
   'extraction.started': ExtractionEvent;

@@ -16,3 +16,4 @@ export { RequestContext, wrap, ref, raw, type FilterQuery } from '@mikro-orm/cor
 export { z } from 'zod';
 export * from './wire.ts';
 export * from './catalog.ts';
+export * from './options.ts';

@@ -98,7 +98,7 @@ export interface ImportOptions {
 /**
  * The payload of `import.completed`, which a source plugin emits after an import wrote to the
  * database (`'import.completed'` on the core bus).
- * Listeners (search indexes, caches) refresh the debates named here.
+ * Listeners drop what these debates made stale (caches); the search index follows by database triggers.
  */
 export interface ImportCompletedEvent {
   source: string;

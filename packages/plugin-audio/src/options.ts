@@ -1,20 +1,7 @@
-import { z } from '@robian/core';
+import { option, z } from '@robian/core';
 
-const bool = (fallback: boolean) =>
-  z.preprocess((v) => {
-    if (typeof v !== 'string') return v;
-    const t = v.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(t)) return true;
-    if (['0', 'false', 'no', 'off'].includes(t)) return false;
-    return v;
-  }, z.boolean().default(fallback));
-
-const list = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  z.array(z.string().regex(/^(\*\.)?[a-z0-9.:[\]-]+$/i, 'expected host names such as videos.assemblee-nationale.fr or *.example.org')).default([]),
-);
-
-const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const { bool, int } = option;
+const list = option.list(z.string().regex(/^(\*\.)?[a-z0-9.:[\]-]+$/i, 'expected host names such as videos.assemblee-nationale.fr or *.example.org'));
 
 export const audioOptions = z.object({
   /** Hosts that may be fetched besides the registered sources' `mediaHosts` (MEDIA_ALLOWED_HOSTS). */
@@ -40,7 +27,6 @@ export const audioOptions = z.object({
   progressIntervalMs: int(500, 0, 60_000),
   /** `robian audio cleanup`: renditions not played for this many days are removed (0 keeps them). */
   cleanupTtlDays: int(30, 0, 3650),
-  /** POST …/extract per client IP and minute (0: unlimited). */
 });
 
 export type AudioOptions = z.output<typeof audioOptions>;

@@ -34,7 +34,7 @@ export interface AudioStorage {
 /**
  * Bytes read per syscall for a response, and what each response may hold in memory. Node's default
  * (64 KiB): 128 and 512 KiB measured no faster with 500 clients and cost ~100 MiB more RSS
- * (docs/performance-audio.md).
+ * (docs/performance.md).
  */
 const STREAM_CHUNK = 64 * 1024;
 

@@ -1,6 +1,6 @@
-import { z } from '@robian/core';
+import { option, z } from '@robian/core';
 
-const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number, fallback: number) => option.int(fallback, min, max);
 
 /** The plugin's options and the environment variables that fill them (see docs/listeners.md). */
 export const listenersOptions = z.object({

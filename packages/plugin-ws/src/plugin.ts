@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { PLUGIN_API_VERSION, ProblemError, definePlugin, z, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
+import { PLUGIN_API_VERSION, ProblemError, definePlugin, z, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth, option } from '@robian/core';
 import { REPLY_TYPES, parseChannel } from './channels.ts';
 import { envelope } from './messages.ts';
 import { publicationsFor, type Publication } from './messages.ts';
@@ -17,7 +17,7 @@ export const PLUGIN_VERSION = '0.1.0';
 /** Types a published message may not take: the protocol's replies and socket.io's reserved events. */
 const RESERVED_TYPES = new Set<string>([...REPLY_TYPES, 'connect', 'connect_error', 'disconnect', 'disconnecting']);
 
-const int = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+const int = (min: number, max: number, dflt: number) => option.int(dflt, min, max);
 const bool = (dflt: boolean) =>
   z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
