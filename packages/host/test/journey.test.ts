@@ -71,8 +71,11 @@ for (const mode of STORAGE_MODES) {
       assert.equal(range.status, 206);
       assert.equal((await range.arrayBuffer()).byteLength, 100);
       assert.equal(range.headers.get('content-type'), 'audio/mpeg');
-      const detail = (await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean; audio_files: { format: string }[] };
+      const detail = (await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean; status: string; audio_files: { format: string }[] };
       assert.equal(detail.has_audio, true, 'the catalogue knows');
+      assert.equal(detail.status, 'disponible', 'the sitting moved from termine through extraction to disponible');
+      const announced = io.inbox.messages.filter((m) => m.type === 'debate_updated' && m.channel === channel).map((m) => (m.data as { status?: string }).status);
+      assert.deepEqual(announced, ['extraction', 'disponible'], 'live clients were told of both moves');
       assert.ok(detail.audio_files.some((a) => a.format === 'mp3'));
 
       // search finds it without accents, with its audio flag

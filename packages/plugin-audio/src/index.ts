@@ -367,6 +367,11 @@ export const audioPlugin = definePlugin({
       const storage = new LocalAudioStorage(o.storageDir ?? join(ctx.config.dataDir, 'audio'));
       const store = new JobStore(ctx.orm);
       const library = new AudioLibrary(ctx, storage, store, o.signedUrlTtl);
+      // the debate's status follows its audio (disponible is set when a rendition is saved)
+      const follow = (fn: () => Promise<void>) => fn().catch((err: unknown) => ctx.logger.warn({ err }, 'could not update the debate status'));
+      ctx.events.on('extraction.started', (e) => follow(() => library.moveStatus(e.debate_id, ['termine', 'erreur'], 'extraction')));
+      ctx.events.on('extraction.failed', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'erreur', { onlyWithoutAudio: true })));
+      ctx.events.on('extraction.cancelled', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'termine', { onlyWithoutAudio: true })));
       const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList, threads: ctx.config.ffmpegThreads });
       const scheduler = o.workers && ctx.workers
         ? new ExtractionScheduler({

@@ -1,5 +1,5 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { AudioFileSchema, DebateSchema, type AudioFile, type EntityManager, type PluginContext } from '@robian/core';
+import { AudioFileSchema, DebateSchema, toDebateView, type AudioFile, type Debate, type EntityManager, type PluginContext } from '@robian/core';
 import type { ExtractionJob } from './entities.ts';
 import type { JobStore } from './jobs.ts';
 import { EXTENSIONS, FORMATS, MIME_TYPES, QUALITIES, storageKey, type AudioFormat, type Rendition } from './renditions.ts';
@@ -129,6 +129,24 @@ export class AudioLibrary {
     await this.em().nativeUpdate(DebateSchema, { id: debateId, hasAudio: false }, { hasAudio: true });
     // the debate views list their audio files: every new rendition changes them, not only has_audio
     await this.invalidateDebates();
+    await this.moveStatus(debateId, ['termine', 'extraction', 'erreur'], 'disponible');
+  }
+
+  /**
+   * Moves a debate's life-cycle status as its audio progresses (termine → extraction → disponible, or
+   * erreur), only from the states given: a sitting still `programme` or `en_cours` is never touched,
+   * and a status changed meanwhile by someone else is left alone. Tells the bus, so live clients know.
+   */
+  async moveStatus(debateId: number, from: readonly string[], to: Debate['status'], options: { onlyWithoutAudio?: boolean } = {}): Promise<void> {
+    const em = this.em();
+    const before = await em.findOne(DebateSchema, { id: debateId }, { disableIdentityMap: true });
+    if (!before || before.status === to || !from.includes(before.status)) return;
+    if (options.onlyWithoutAudio && before.hasAudio) return;
+    const changed = await em.nativeUpdate(DebateSchema, { id: debateId, status: before.status }, { status: to, updatedAt: new Date() });
+    if (!changed) return;
+    await this.invalidateDebates();
+    const after = await this.em().findOne(DebateSchema, { id: debateId }, { populate: ['commission', 'speakers', 'audioFiles'] as never });
+    if (after) void this.ctx.events.emit('debate.updated', { debate: toDebateView(after as Debate), previousStatus: before.status });
   }
 
   /** Notes a play; writes `last_played_at` at most once a minute per file. */
