@@ -81,11 +81,19 @@ db.command('migrate')
   });
 
 db.command('seed')
-  .description('Insert demo committees, deputies and debates (idempotent)')
+  .description('Import the demo committees, deputies and debates (AN open-data records written by the project; idempotent)')
   .action(async () => {
     await withKernel(async (robian) => {
-      const counts = await seedDemo(robian.kernel);
-      console.log(`seeded ${counts.commissions} commissions, ${counts.deputies} deputies, ${counts.debates} debates`);
+      const seeded = await seedDemo(robian.kernel);
+      const { commissions, deputies, debates } = seeded.report;
+      const created = commissions.created + deputies.created + debates.created;
+      const updated = commissions.updated + deputies.updated + debates.updated;
+      const where = robian.config.database.kind === 'sqlite' ? robian.config.database.path : `PostgreSQL database ${robian.config.database.dbName}`;
+      console.log(
+        `seeded ${seeded.commissions} commissions, ${seeded.deputies} deputies, ${seeded.debates} debates ` +
+          `(demo AN open-data records, imported through ${seeded.via}: ${created} created, ${updated} updated, ` +
+          `${commissions.unchanged + deputies.unchanged + debates.unchanged} unchanged) into ${where}`,
+      );
     });
   });
 

@@ -21,6 +21,7 @@ export { parseOrgane, parseActeur, parseReunion, commissionFields, isCommissionO
 export { parseVideoPage, parseNvs, publicUrlOf, rebase, VideoResolver, type VideoNvs, type VideoPage } from './video.ts';
 export { PoliteFetcher, FetchError, parseRetryAfter } from './fetcher.ts';
 export { linkVideo, splitName, type LinkVideoResult } from './link.ts';
+export { demoRecords, organeRecord, acteurRecord, reunionRecord, seanceRecord, recordUid, writeRecordFiles, ASSEMBLEE_ORGANE, type AnRecords, type SeancePoint } from './demo.ts';
 export { optionsSchema, optionsEnv, hostsOf, DEFAULT_BASES, type AssembleeOptions } from './options.ts';
 
 export const PLUGIN_NAME = 'assemblee-nationale';

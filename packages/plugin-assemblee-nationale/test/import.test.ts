@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { DebateSchema, type DebateView, type EntityManager, type ImportCompletedEvent } from '@robian/core';
-import { assembleeNationalePlugin, type ImportResult } from '@robian/plugin-assemblee-nationale';
+import { assembleeNationalePlugin, writeRecordFiles, type ImportResult } from '@robian/plugin-assemblee-nationale';
 import { STORAGE_MODES, createTestEnvironment, startTestHost, type TestHost } from '@robian/test-support';
 import { FIXTURES_JSON, FIXTURES_SKIP, INTERFACE_UID, localBases, localVideoFiles, serve, zipFolder, type TestServer } from './helpers.ts';
 import { dataset } from './records.ts';
@@ -262,13 +262,7 @@ describe('robian import assemblee (CLI)', { skip: FIXTURES_SKIP }, () => {
     const environment = await createTestEnvironment('sqlite', { AN_IMPORT_BATCH_SIZE: '25' });
     try {
       const dir = join(environment.dataDir, 'generated');
-      const { organes, acteurs, reunions } = dataset(4000);
-      mkdirSync(join(dir, 'organe'), { recursive: true });
-      mkdirSync(join(dir, 'acteur'));
-      mkdirSync(join(dir, 'reunion'));
-      for (const o of organes) writeFileSync(join(dir, 'organe', `${o.uid}.json`), JSON.stringify({ organe: o }));
-      for (const a of acteurs) writeFileSync(join(dir, 'acteur', `${(a.uid as { '#text': string })['#text']}.json`), JSON.stringify({ acteur: a }));
-      for (const r of reunions) writeFileSync(join(dir, 'reunion', `${r.uid}.json`), JSON.stringify({ reunion: r }));
+      await writeRecordFiles(dir, dataset(4000));
       const child = spawn(process.execPath, ['--conditions=robian-source', cli, 'import', 'assemblee', dir], { env: { PATH: process.env.PATH ?? '', ...environment.env } });
       let stdout = '';
       let stderr = '';
