@@ -4,6 +4,7 @@
 //   node --conditions=robian-source bench/search.ts [--debates 100000] [--runs 25]
 //        [--database-url postgresql://postgres@127.0.0.1:5432/test]   (a scratch database is created there)
 //        [--keep]   (keep the scratch database or SQLite folder, to look at its plans)
+//        [--reuse postgresql://…/robian_t_…]   (measure on a database a --keep run left: no seeding, not dropped)
 //
 // Without --database-url it runs on SQLite (a temporary file). In the main table caches are off
 // (CACHE_TTL_SEARCH=0), so every request measures what a cache miss costs: the full HTTP round trip on 127.0.0.1, the index
@@ -26,12 +27,17 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '25' },
     'database-url': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
   },
 });
 const DEBATES = Number(values.debates);
 const RUNS = Number(values.runs);
 const dataDir = mkdtempSync(join(tmpdir(), 'robian-bench-search-'));
-const scratch = values['database-url'] ? await createTestDatabase(values['database-url']) : undefined;
+const scratch = values.reuse
+  ? { url: values.reuse, drop: async () => {} }
+  : values['database-url']
+    ? await createTestDatabase(values['database-url'])
+    : undefined;
 const pg = scratch !== undefined;
 const env: Record<string, string> = {
   DATA_DIR: dataDir,
@@ -40,6 +46,8 @@ const env: Record<string, string> = {
   SECRET_KEY: 's'.repeat(40),
   CACHE_TTL_SEARCH: '0',
   CACHE_TTL_DEBATES: '0',
+  // the limiter (120 requests a minute per client by default) would answer 429 to the bench's loop
+  RATE_LIMIT_PER_MINUTE: '0',
   ...(scratch ? { DATABASE_URL: scratch.url } : {}),
 };
 
@@ -327,12 +335,12 @@ async function measureCached(): Promise<void> {
 
 try {
   console.log(`seeding ${DEBATES.toLocaleString('en')} debates on ${pg ? 'PostgreSQL' : 'SQLite'} (the triggers index them as they are written)…`);
-  const { seconds } = await seedDatabase();
+  const { seconds } = values.reuse ? { seconds: Number.NaN } : await seedDatabase();
   console.log(`seeded and indexed in ${seconds.toFixed(1)} s (${Math.round(DEBATES / seconds).toLocaleString('en')} debates/s)`);
   await measure();
   await measureCached();
 } finally {
-  if (values.keep) console.log(`kept ${scratch ? scratch.url : dataDir}`);
+  if (values.keep || values.reuse) console.log(`kept ${scratch ? scratch.url : dataDir}`);
   else {
     rmSync(dataDir, { recursive: true, force: true });
     await scratch?.drop();
