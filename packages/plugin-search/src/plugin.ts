@@ -320,14 +320,18 @@ export const searchPlugin = definePlugin({
             sortBy: query.sort_by,
             sortOrder: query.sort_order,
           });
-          const views = await loadViews(
-            manager,
-            result.hits.map((h) => h.id),
-          );
-          const commissions = await commissionItems(
-            manager,
-            result.facets.commissions.map((f) => f.value),
-          );
+          // the page's debates and the facet's committees at once (the committees on a fork: an
+          // entity manager runs one query at a time)
+          const [views, commissions] = await Promise.all([
+            loadViews(
+              manager,
+              result.hits.map((h) => h.id),
+            ),
+            commissionItems(
+              manager.fork() as unknown as EntityManager,
+              result.facets.commissions.map((f) => f.value),
+            ),
+          ]);
           const debates = result.hits
             .filter((h) => views.has(h.id))
             .map((h) => {
