@@ -132,7 +132,7 @@ function yearExpression(dialect: Dialect, column: string): string {
  * the GIN bitmap (10 ms). `jit`: never worth its compile time on statements that take milliseconds
  * (these stay under `jit_above_cost` at 100,000 debates; this keeps a larger corpus from crossing it).
  */
-const PLANNER_SETTINGS = "select set_config('random_page_cost', '1.1', true), set_config('jit', 'off', true)";
+const PLANNER_SETTINGS = "select set_config('random_page_cost', '1.1', true), set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)";
 
 async function withPlannerSettings<T extends Record<string, unknown>[]>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {
   return em.fork().transactional(async (tx) => {
