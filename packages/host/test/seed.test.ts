@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { DebateView } from '@robian/core';
 import { STORAGE_MODES, createTestEnvironment, startTestHost } from '@robian/test-support';
 import { officialPlugins } from '../src/official.ts';
 import { seedDemo } from '../src/seed.ts';
-
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=robian-source', cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from './cli.ts';
 
 async function json<T>(res: Response): Promise<T> {
   assert.equal(res.status, 200, `${res.url} → ${res.status}: ${await res.clone().text()}`);
