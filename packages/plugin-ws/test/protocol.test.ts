@@ -25,6 +25,18 @@ function upgrade(url: string, path: string): Promise<number | 'closed'> {
   });
 }
 
+/** A raw engine.io client over ws that has joined the default namespace: it answers nothing by itself. */
+async function rawEngineIo(host: TestHost): Promise<{ ws: WebSocket; frames: string[] }> {
+  const ws = new WebSocket(`${host.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  ws.on('error', () => {});
+  const frames: string[] = [];
+  ws.on('message', (d) => frames.push(String(d)));
+  await once(ws, 'open');
+  ws.send('40');
+  await eventually(() => frames.some((f) => f.startsWith('40')), 5000, 'the namespace connect');
+  return { ws, frames };
+}
+
 async function healthOf(host: TestHost): Promise<Record<string, any>> {
   const res = await host.request('/health/detailed');
   const body = (await res.json()) as { plugins: Record<string, Record<string, any>> };
@@ -243,13 +255,7 @@ describe('heartbeats', () => {
 
   it('closes a socket.io connection that stops answering engine.io pings', async () => {
     // a raw engine.io client over ws that completes the handshake, then never answers "2" (ping)
-    const ws = new WebSocket(`${host.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
-    ws.on('error', () => {});
-    const frames: string[] = [];
-    ws.on('message', (d) => frames.push(String(d)));
-    await once(ws, 'open');
-    ws.send('40');
-    await eventually(() => frames.some((f) => f.startsWith('40')), 5000, 'the namespace connect');
+    const { ws, frames } = await rawEngineIo(host);
     const [code] = (await once(ws, 'close')) as [number];
     assert.ok(code === 1005 || code === 1000 || code === 1006, `closed (${code})`);
     assert.ok(frames.includes('2'), 'the server pinged');
@@ -308,13 +314,7 @@ describe('a slow client', () => {
   });
 
   it('drops for a socket.io client that does not read, too', async () => {
-    const ws = new WebSocket(`${host.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
-    ws.on('error', () => {});
-    const frames: string[] = [];
-    ws.on('message', (d) => frames.push(String(d)));
-    await once(ws, 'open');
-    ws.send('40');
-    await eventually(() => frames.some((f) => f.startsWith('40')), 5000, 'the namespace connect');
+    const { ws, frames } = await rawEngineIo(host);
     ws.send('420["subscribe",{"channel":"extractions"}]');
     await eventually(() => frames.some((f) => f.startsWith('430')), 5000, 'the ack');
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
