@@ -238,6 +238,17 @@ export function toDebateView(d: Debate): DebateView {
   const commission = d.commission && (d.commission as unknown as { __helper?: { __initialized?: boolean } }).__helper?.__initialized !== false ? d.commission : null;
   const speakers = d.speakers?.isInitialized() ? d.speakers.getItems() : [];
   const audioFiles = d.audioFiles?.isInitialized() ? d.audioFiles.getItems() : [];
+  return debateViewOf(d, commission as Commission | null, speakers as Deputy[], audioFiles as AudioFile[]);
+}
+
+/** A debate's own fields, as an entity holds them (its relations are passed apart). */
+export type DebateFields = Omit<Debate, 'commission' | 'speakers' | 'audioFiles'> & { commission?: { id: number } | null };
+
+/**
+ * The wire shape from a debate's fields and its loaded relations: `toDebateView` for entities, and
+ * `loadDebateViews` (catalog.ts) for rows read without hydrating entities.
+ */
+export function debateViewOf(d: DebateFields, commission: Commission | null, speakers: Deputy[], audioFiles: AudioFile[]): DebateView {
   return {
     id: d.id,
     title: d.title,
@@ -259,11 +270,11 @@ export function toDebateView(d: Debate): DebateView {
     keywords: d.keywords ?? [],
     tags: d.tags ?? [],
     chapters: (d.chapters ?? []) as DebateView['chapters'],
-    commission_id: d.commission ? (d.commission as { id: number }).id : null,
-    commission: commission && (commission as Commission).name !== undefined ? toCommissionView(commission as Commission) : null,
-    speakers: speakers.map((s) => toDeputyView(s as Deputy)).sort((a, b) => a.last_name.localeCompare(b.last_name, 'fr')),
+    commission_id: d.commission ? d.commission.id : null,
+    commission: commission && commission.name !== undefined ? toCommissionView(commission) : null,
+    speakers: speakers.map((s) => toDeputyView(s)).sort((a, b) => a.last_name.localeCompare(b.last_name, 'fr')),
     has_audio: d.hasAudio,
-    audio_files: audioFiles.map((a) => toAudioFileView(a as AudioFile)),
+    audio_files: audioFiles.map((a) => toAudioFileView(a)),
     view_count: d.viewCount,
     created_at: iso(d.createdAt)!,
     updated_at: iso(d.updatedAt)!,
