@@ -122,3 +122,50 @@ export async function checkSchema(orm: MikroORM): Promise<SchemaCheck> {
   const drift = (await orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false })).trim();
   return { pending, executed, drift };
 }
+
+/** A pool of PostgreSQL connections of a plugin's own (see `openSessionPool`). */
+export interface SessionPool {
+  /** Runs one statement with `?` placeholders (as `Connection.execute`), outside any transaction. */
+  query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
+const SETTING_VALUE = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * PostgreSQL: a small pool of connections of its own whose sessions start with `settings` (sent as
+ * startup options, so no statement and no transaction is spent on them, and no other connection of
+ * the host sees them). For statements that need planner settings of their own — plugin-search's,
+ * whose plans depend on `random_page_cost` — without a `SET LOCAL` round trip each time.
+ * Connections open on demand and close after 10 s idle.
+ */
+export async function openSessionPool(config: RobianConfig, options: { name: string; settings: Record<string, string>; max?: number }): Promise<SessionPool> {
+  const db = config.database;
+  if (db.kind !== 'postgresql') throw new Error('openSessionPool needs PostgreSQL');
+  for (const [k, v] of Object.entries(options.settings)) {
+    if (!SETTING_NAME.test(k) || !SETTING_VALUE.test(v)) throw new Error(`invalid session setting ${k}=${v}`);
+  }
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: db.url,
+    max: options.max ?? config.dbPoolSize,
+    idleTimeoutMillis: 10_000,
+    application_name: options.name,
+    options: Object.entries(options.settings)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' '),
+  });
+  // an idle connection that the server drops must not crash the process
+  pool.on('error', () => {});
+  return {
+    async query<T extends Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+      let n = 0;
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      if (n !== params.length) throw new Error(`${n} placeholders for ${params.length} parameters`);
+      const result = await pool.query<T>(text, params as unknown[]);
+      return result.rows;
+    },
+    close: () => pool.end(),
+  };
+}
