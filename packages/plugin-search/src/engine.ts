@@ -1,4 +1,4 @@
-import { DebateSchema, debateFilter, type DebateListQuery, type Dialect, type EntityManager } from '@robian/core';
+import { DebateSchema, debateFilter, type DebateListQuery, type Dialect, type EntityManager, type SessionPool } from '@robian/core';
 import { hasTerms, toFts5Query, toTsQuery, type ParsedQuery } from './query.ts';
 
 /** The filters of `/api/debats/` that a search narrows to. */
@@ -66,6 +66,39 @@ export function filterSubquery(em: EntityManager, filters: SearchFilters, dialec
   return { sql, params: params.map((p) => bindable(p, dialect)) };
 }
 
+/**
+ * The filters `search_debate` holds a copy of (type, date range), as conditions on its own columns:
+ * core's `debateFilter` (so the end-of-day rule of `date_end` is the same), walked clause by clause.
+ * Anything else it returns (a shape this does not know) leaves the filter to the sub-query.
+ */
+function directFilter(filters: SearchFilters): { sql: string[]; params: unknown[] } | undefined {
+  const direct: SearchFilters = {};
+  if (filters.type !== undefined) direct.type = filters.type;
+  if (filters.date_start !== undefined) direct.date_start = filters.date_start;
+  if (filters.date_end !== undefined) direct.date_end = filters.date_end;
+  const where = debateFilter(direct, { includeText: false }) as Record<string, unknown>;
+  const clauses = (Array.isArray(where.$and) ? where.$and : Object.keys(where).length ? [where] : []) as Record<string, unknown>[];
+  const sql: string[] = [];
+  const params: unknown[] = [];
+  const ops: Record<string, string> = { $gte: '>=', $gt: '>', $lt: '<', $lte: '<=' };
+  for (const clause of clauses) {
+    const keys = Object.keys(clause);
+    if (keys.length !== 1) return undefined;
+    const value = clause[keys[0]!];
+    if (keys[0] === 'type' && typeof value === 'string') {
+      sql.push('s.type = ?');
+      params.push(value);
+    } else if (keys[0] === 'date' && value && typeof value === 'object' && !(value instanceof Date)) {
+      for (const [op, v] of Object.entries(value)) {
+        if (!ops[op] || !(v instanceof Date)) return undefined;
+        sql.push(`s.date ${ops[op]} ?`);
+        params.push(v);
+      }
+    } else return undefined;
+  }
+  return { sql, params };
+}
+
 interface Source {
   /** `from … where …` of the matching debates. */
   from: string;
@@ -76,17 +109,19 @@ interface Source {
   date: string;
   type: string;
   commission: string;
+  year: string;
 }
 
 /**
  * The matching debates. On PostgreSQL the narrow `search_debate` table holds the document and a copy of
  * date, type and committee, so a search reads only it (and `debate` when sorted by another column).
  */
-function source(request: SearchRequest, dialect: Dialect, filter: Sql | undefined): Source {
+function source(request: SearchRequest, dialect: Dialect, em: EntityManager): Source {
   const params: unknown[] = [];
   let src: Source;
+  let filters = request.filters;
   if (!hasTerms(request.query)) {
-    src = { from: 'from debate d where 1 = 1', params, id: 'd.id', score: 'null', date: 'd.date', type: 'd.type', commission: 'd.commission_id' };
+    src = { from: 'from debate d where 1 = 1', params, id: 'd.id', score: 'null', date: 'd.date', type: 'd.type', commission: 'd.commission_id', year: yearExpression(dialect, 'd.date') };
   } else if (dialect === 'postgresql') {
     const joinDebate = request.sortBy !== 'relevance' && request.sortBy !== 'date';
     src = {
@@ -97,7 +132,16 @@ function source(request: SearchRequest, dialect: Dialect, filter: Sql | undefine
       date: 's.date',
       type: 's.type',
       commission: 's.commission_id',
+      year: 's.year',
     };
+    // type and dates on search_debate's own columns: no look-up of the debate per match for them
+    const direct = directFilter(filters);
+    if (direct) {
+      for (const c of direct.sql) src.from += ` and ${c}`;
+      params.push(...direct.params);
+      const { type: _t, date_start: _s, date_end: _e, ...rest } = filters;
+      filters = rest;
+    }
   } else {
     src = {
       from: 'from search_debate_fts join debate d on d.id = search_debate_fts.rowid where search_debate_fts match ?',
@@ -108,13 +152,16 @@ function source(request: SearchRequest, dialect: Dialect, filter: Sql | undefine
       date: 'd.date',
       type: 'd.type',
       commission: 'd.commission_id',
+      year: yearExpression(dialect, 'd.date'),
     };
   }
+  const filter = filterSubquery(em, filters, dialect);
   if (filter) {
     // a correlated EXISTS: SQLite then probes the filter per hit by primary key (33 ms → 2.5 ms for a
     // typical query with type and date filters on 100,000 debates); PostgreSQL plans it as a semi-join
     // either way
     src.from += ` and exists (select 1 from (${filter.sql}) as search_filter where search_filter.id = ${src.id})`;
+    params.push(...filter.params);
   }
   return src;
 }
@@ -126,19 +173,22 @@ function yearExpression(dialect: Dialect, column: string): string {
 }
 
 /**
- * PostgreSQL settings for one search statement, local to its transaction. `random_page_cost`: the
- * index and the narrow table are in memory, and at the default (4, for spinning disks) the planner
- * reads all 100,000 documents sequentially for a prefix that matches 6,000 of them (41 ms) instead of
- * the GIN bitmap (10 ms). `jit`: never worth its compile time on statements that take milliseconds
- * (these stay under `jit_above_cost` at 100,000 debates; this keeps a larger corpus from crossing it).
+ * PostgreSQL planner settings for the search statements. `random_page_cost`: the index and the
+ * narrow table are in memory, and at the default (4, for spinning disks) the planner reads all
+ * 100,000 documents sequentially for a prefix that matches 6,000 of them (41 ms) instead of the GIN
+ * bitmap (10 ms). `jit`: never worth its compile time on statements that take milliseconds (these stay
+ * under `jit_above_cost` at 100,000 debates; this keeps a larger corpus from crossing it). No parallel
+ * workers: the page and the facets already run at once. The plugin opens its search connections
+ * with these (`openSessionPool`); `runSearch` without such a pool sets them per transaction.
  */
-const PLANNER_SETTINGS = "select set_config('random_page_cost', '1.1', true), set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)";
+export const SEARCH_PLANNER_SETTINGS: Record<string, string> = { random_page_cost: '1.1', jit: 'off', max_parallel_workers_per_gather: '0' };
 
 async function withPlannerSettings<T extends Record<string, unknown>[]>(em: EntityManager, sql: string, params: unknown[]): Promise<T> {
   return em.fork().transactional(async (tx) => {
     const c = tx.getConnection();
     const ctx = tx.getTransactionContext();
-    await c.execute(PLANNER_SETTINGS, [], 'all', ctx);
+    const names = Object.keys(SEARCH_PLANNER_SETTINGS);
+    await c.execute(`select ${names.map(() => 'set_config(?, ?, true)').join(', ')}`, names.flatMap((k) => [k, SEARCH_PLANNER_SETTINGS[k]]), 'all', ctx);
     return c.execute<T>(sql, params, 'all', ctx);
   });
 }
@@ -147,13 +197,14 @@ async function withPlannerSettings<T extends Record<string, unknown>[]>(em: Enti
  * Runs a search. PostgreSQL: the page (ranked) and the facets (which give the total) as two statements
  * run at once. SQLite: one statement, the matching debates gathered once (a materialised CTE with their
  * score, date, type and committee), then the page and the three facets read from it. The type facet's
- * counts add up to the total.
+ * counts add up to the total. `pool`: PostgreSQL connections opened with `SEARCH_PLANNER_SETTINGS`
+ * (one round trip per statement instead of four).
  */
-export async function runSearch(em: EntityManager, dialect: Dialect, request: SearchRequest): Promise<SearchPage> {
-  const filter = filterSubquery(em, request.filters, dialect);
-  const src = source(request, dialect, filter);
+export async function runSearch(em: EntityManager, dialect: Dialect, request: SearchRequest, pool?: SessionPool): Promise<SearchPage> {
+  const src = source(request, dialect, em);
   const ranked = hasTerms(request.query);
   const compiled = ranked ? (dialect === 'postgresql' ? toTsQuery(request.query) : toFts5Query(request.query)) : undefined;
+  const match = compiled !== undefined ? [compiled] : [];
   const dir = request.sortOrder === 'asc' ? 'asc' : 'desc';
   const sortColumn = request.sortBy === 'relevance' ? undefined : request.sortBy === 'date' ? src.date : SORT_COLUMNS[request.sortBy];
   let order: string;
@@ -164,36 +215,40 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
   const hits: SearchPage['hits'] = [];
   const facets: SearchPage['facets'] = { commissions: [], types: [], years: [] };
   let total = 0;
-  const addFacet = (facet: string, num: number | string | null, str: string | null, n: number | string | null) => {
-    const count = Number(n);
-    if (facet === 'commission') facets.commissions.push({ value: Number(num), count });
-    else if (facet === 'type') {
-      facets.types.push({ value: String(str), count });
-      total += count;
-    } else if (num !== null) facets.years.push({ value: Number(num), count });
-  };
   const score = (n: number | string | null | undefined) => (n === null || n === undefined ? null : Math.round(Number(n) * 1e6) / 1e6);
-  const filterParams = filter ? filter.params : [];
   if (dialect === 'postgresql') {
-    // Two statements, run at once on two pooled connections. The page ranks every hit (the order must
-    // stay exact) but reads nothing else; the facets group the hits once (grouping sets) and never
+    // Two statements, run at once on two pooled connections. The page ranks every match (the order must
+    // stay exact) but reads nothing else; the facets group the matches once and never
     // compute a score. One statement gathering both spilled the hits to a temporary file and computed
     // ts_rank for rows the facets alone needed (see docs/decisions.md, Search).
     const pageSql = `select ${src.id} as id, cast(${src.score} as float8) as score, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''} ${src.from} order by ${order} limit ? offset ?`;
-    const pageParams = [...(compiled !== undefined ? [compiled, compiled] : []), ...filterParams, request.perPage, offset];
-    const year = yearExpression(dialect, src.date);
-    const facetSql = `select case when grouping(${src.commission}) = 0 then 'commission' when grouping(${src.type}) = 0 then 'type' else 'year' end as facet, coalesce(${src.commission}, ${year}) as num, ${src.type} as str, count(*) as n ${src.from} group by grouping sets ((${src.commission}), (${src.type}), (${year}))`;
-    const facetParams = [...(compiled !== undefined ? [compiled] : []), ...filterParams];
-    const [pageRows, facetRows] = await Promise.all([
-      withPlannerSettings<{ id: number; score: number | string | null }[]>(em, pageSql, pageParams),
-      withPlannerSettings<{ facet: string; num: number | string | null; str: string | null; n: number | string }[]>(em, facetSql, facetParams),
-    ]);
+    const pageParams = [...(ranked ? [...match, ...match] : []), ...src.params, request.perPage, offset];
+    // one grouping by (committee, type, year) — a few hundred groups — summed per facet here: cheaper
+    // than grouping sets, which hash every match three times
+    const facetSql = `select ${src.commission} as commission_id, ${src.type} as type, ${src.year} as year, count(*) as n ${src.from} group by 1, 2, 3`;
+    const facetParams = [...match, ...src.params];
+    type PageRow = { id: number; score: number | string | null };
+    type FacetRow = { commission_id: number | null; type: string; year: number | string | null; n: number | string };
+    const [pageRows, facetRows] = await Promise.all(
+      pool
+        ? [pool.query<PageRow>(pageSql, pageParams), pool.query<FacetRow>(facetSql, facetParams)]
+        : [withPlannerSettings<PageRow[]>(em, pageSql, pageParams), withPlannerSettings<FacetRow[]>(em, facetSql, facetParams)],
+    );
     for (const r of pageRows) hits.push({ id: Number(r.id), score: score(r.score) });
+    const commissions = new Map<number, number>();
+    const types = new Map<string, number>();
+    const years = new Map<number, number>();
     for (const r of facetRows) {
-      // grouping by committee yields a row for the debates without one: the facet leaves them out
-      if (r.facet === 'commission' && r.num === null) continue;
-      addFacet(r.facet, r.num, r.facet === 'type' ? r.str : null, r.n);
+      const n = Number(r.n);
+      total += n;
+      // the debates without a committee are left out of that facet
+      if (r.commission_id !== null) commissions.set(Number(r.commission_id), (commissions.get(Number(r.commission_id)) ?? 0) + n);
+      types.set(r.type, (types.get(r.type) ?? 0) + n);
+      if (r.year !== null) years.set(Number(r.year), (years.get(Number(r.year)) ?? 0) + n);
     }
+    for (const [value, count] of commissions) facets.commissions.push({ value, count });
+    for (const [value, count] of types) facets.types.push({ value, count });
+    for (const [value, count] of years) facets.years.push({ value, count });
   } else {
     const sql = [
       `with hits as materialized (select ${src.id} as id, ${src.score} as score, ${src.date} as date, ${src.type} as type, ${src.commission} as commission_id${
@@ -205,11 +260,16 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
       `union all select 'year' as facet, ${yearExpression(dialect, 'date')} as num, null as str, cast(count(*) as ${float}) as n from hits group by 2`,
     ].join(' ');
     // parameters in the order they appear: the match's query, the filters, the page
-    const params: unknown[] = [...(compiled !== undefined ? [compiled] : []), ...filterParams, request.perPage, offset];
+    const params: unknown[] = [...match, ...src.params, request.perPage, offset];
     const rows = await em.getConnection().execute<{ facet: string; num: number | string | null; str: string | null; n: number | string | null }[]>(sql, params);
     for (const r of rows) {
+      const count = Number(r.n);
       if (r.facet === 'hit') hits.push({ id: Number(r.num), score: score(r.n) });
-      else addFacet(r.facet, r.num, r.str, r.n);
+      else if (r.facet === 'commission') facets.commissions.push({ value: Number(r.num), count });
+      else if (r.facet === 'type') {
+        facets.types.push({ value: String(r.str), count });
+        total += count;
+      } else if (r.num !== null) facets.years.push({ value: Number(r.num), count });
     }
   }
   const byCount = <T>(a: FacetCount<T>, b: FacetCount<T>) => b.count - a.count || String(a.value).localeCompare(String(b.value));

@@ -9,6 +9,8 @@ import {
   debateView,
   definePlugin,
   dialectOfConfig,
+  loadDebateViews,
+  openSessionPool,
   deputyView,
   slugify,
   toDebateView,
@@ -19,7 +21,7 @@ import {
   type Dialect,
   type EntityManager,
 } from '@robian/core';
-import { runSearch, SEARCH_SORTS, type SearchFilters } from './engine.ts';
+import { runSearch, SEARCH_PLANNER_SETTINGS, SEARCH_SORTS, type SearchFilters } from './engine.ts';
 import { SQLITE_UP, searchMigrations } from './migrations.ts';
 import { resolveName } from './names.ts';
 import { hasTerms, highlight, MAX_QUERY_LENGTH, parseQuery, termMatcher, toFts5Query, toTsQuery, type ParsedQuery } from './query.ts';
@@ -210,12 +212,6 @@ function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z
   return out;
 }
 
-async function loadViews(em: EntityManager, ids: number[]): Promise<Map<number, z.output<typeof debateView>>> {
-  if (ids.length === 0) return new Map();
-  // one joined query instead of one per relation: measurably faster for a page of hits
-  const debates = (await em.find(DebateSchema, { id: { $in: ids } }, { populate: POPULATE as never, strategy: 'joined' as never })) as Debate[];
-  return new Map(debates.map((d) => [d.id, toDebateView(d)]));
-}
 
 async function commissionItems(em: EntityManager, ids: number[]): Promise<Map<number, Commission>> {
   if (ids.length === 0) return new Map();
@@ -256,8 +252,12 @@ export const searchPlugin = definePlugin({
   description: 'French full-text search over debates, facets, and the committee and deputy routes',
   migrations: searchMigrations,
   unmanagedSchema: { tables: [/^search_debate/], triggers: true, routines: true },
-  setup(ctx) {
+  async setup(ctx) {
     const dialect = dialectOfConfig(ctx.config);
+    // PostgreSQL: search statements on connections of their own that start with the planner settings
+    // they need (docs/decisions.md § Search 11)
+    const pool = dialect === 'postgresql' ? await openSessionPool(ctx.config, { name: 'robian-search', settings: SEARCH_PLANNER_SETTINGS }) : undefined;
+    if (pool) ctx.onStop(() => pool.close());
     const cache = ctx.cache.namespace('search', ctx.config.cacheTtl.search);
     const em = () => ctx.em;
     const duration = ctx.metrics.histogram({
@@ -319,11 +319,12 @@ export const searchPlugin = definePlugin({
             perPage: query.per_page,
             sortBy: query.sort_by,
             sortOrder: query.sort_order,
-          });
+          }, pool);
           // the page's debates and the facet's committees at once (the committees on a fork: an
           // entity manager runs one query at a time)
           const [views, commissions] = await Promise.all([
-            loadViews(
+            // plain queries, no entity hydration: 3 ms less per page of 20 (docs/performance.md)
+            loadDebateViews(
               manager,
               result.hits.map((h) => h.id),
             ),

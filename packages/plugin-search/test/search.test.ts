@@ -440,7 +440,7 @@ for (const mode of STORAGE_MODES) {
       deputy.fullName = 'François Lemaître-Vasseur';
       deputy.lastName = 'Lemaître-Vasseur';
       await manager.flush();
-      // the index follows at once (triggers, same transaction)…
+      // the index follows at the write's commit (triggers)…
       const conn = manager.getConnection();
       const n = await conn.execute<{ n: number }[]>(
         mode.name === 'sqlite'
@@ -463,6 +463,60 @@ for (const mode of STORAGE_MODES) {
       await conn.execute('delete from deputy where id = ?', [(gone as { id: number }).id]);
       await host.robian.kernel.events.emit('import.completed', importDone());
       assert.deepEqual(await found('éphémère'), []);
+    });
+
+    // PostgreSQL only (SQLite's row triggers refresh at once): defined for that mode alone, not skipped
+    if (mode.name !== 'sqlite') it('PostgreSQL: refreshes a debate once, at the commit of the transaction that wrote it and its speakers', async () => {
+      const conn = em().getConnection();
+      const deputy = deputyIds.get('PA-T3')!;
+      const versions = async (id: number) => Number((await conn.execute<{ n: number }[]>('select count(*) as n from search_debate where debate_id = ?', [id]))[0]!.n);
+      const write = async (commit: boolean) => {
+        let id = 0;
+        let before: { indexed: number; pending: number } = { indexed: -1, pending: -1 };
+        await em()
+          .transactional(async (tx) => {
+            const c = tx.getConnection();
+            const ctx = tx.getTransactionContext();
+            const [row] = await c.execute<{ id: number }[]>(
+              "insert into debate (source, title, type, status, date, agenda_points, keywords, tags, has_audio, view_count, created_at, updated_at) values ('test', 'Ostréiculture et conchyliculture', 'commission', 'termine', now(), '[]', '[]', '[]', false, 0, now(), now()) returning id",
+              [],
+              'all',
+              ctx,
+            );
+            id = Number(row!.id);
+            await c.execute('insert into debate_speaker (debate_id, deputy_id) values (?, ?)', [id, deputy], 'run', ctx);
+            const [seen] = await c.execute<{ indexed: number; pending: number }[]>(
+              'select (select count(*) from search_debate where debate_id = ?) as indexed, (select count(*) from search_debate_pending where debate_id = ?) as pending',
+              [id, id],
+              'all',
+              ctx,
+            );
+            before = { indexed: Number(seen!.indexed), pending: Number(seen!.pending) };
+            if (!commit) throw new Error('roll back');
+          })
+          .catch((err: Error) => {
+            if (commit || err.message !== 'roll back') throw err;
+          });
+        return { id, before };
+      };
+      // inside the transaction: queued once (two statements wrote it), not yet indexed (the trigger of
+      // each statement used to refresh it at once, leaving a dead row version behind the first)
+      const { id, before } = await write(true);
+      assert.deepEqual(before, { indexed: 0, pending: 1 });
+      // after the commit: indexed with its speaker, queue empty
+      assert.equal(await versions(id), 1);
+      const [doc] = await conn.execute<{ ok: boolean }[]>("select document @@ to_tsquery('french', 'berenger & ostreicultur') as ok from search_debate where debate_id = ?", [id]);
+      assert.equal(doc!.ok, true);
+      const [queues] = await conn.execute<{ a: number; b: number }[]>('select (select count(*) from search_debate_pending) as a, (select count(*) from search_debate_pending_tx) as b');
+      assert.deepEqual([Number(queues!.a), Number(queues!.b)], [0, 0]);
+      // a rolled back write leaves neither a row nor a queued id
+      const rolled = await write(false);
+      assert.deepEqual(rolled.before, { indexed: 0, pending: 1 });
+      assert.equal(await versions(rolled.id), 0);
+      const [left] = await conn.execute<{ n: number }[]>('select count(*) as n from search_debate_pending');
+      assert.equal(Number(left!.n), 0);
+      await conn.execute('delete from debate where id = ?', [id]);
+      assert.equal(await versions(id), 0);
     });
 
     it('reports a damaged index in /health/detailed and rebuilds it on demand', async () => {
@@ -578,7 +632,7 @@ for (const mode of STORAGE_MODES) {
       const orm = host.robian.kernel.orm;
       await orm.migrator.down({ to: 'core-0001-initial' });
       assert.equal((await checkSchema(orm)).drift, '');
-      assert.deepEqual((await checkSchema(orm)).pending, ['search-0001-index']);
+      assert.deepEqual((await checkSchema(orm)).pending, ['search-0001-index', 'search-0002-year', 'search-0003-deferred']);
       await orm.migrator.up();
       const check = await checkSchema(orm);
       assert.deepEqual([check.pending, check.drift], [[], '']);
@@ -600,3 +654,4 @@ for (const mode of STORAGE_MODES) {
     });
   });
 }
+
