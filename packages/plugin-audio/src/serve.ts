@@ -1,7 +1,70 @@
+import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Context } from 'koa';
 import rangeParser from 'range-parser';
-import type { AudioStorage, StoredFile } from './storage.ts';
+import type { AudioStorage, RangeReader, StoredFile } from './storage.ts';
+
+/**
+ * Reads for the stream-free path: one read of up to 256 KiB per chunk into a buffer taken from a
+ * small free list and given back once the socket has taken the bytes. A typical player range
+ * (≤ 256 KiB) is then one read and one write, where a file stream made four reads, four `data`
+ * events and four writes (docs/decisions.md § Audio; docs/performance.md).
+ */
+const CHUNK = 256 * 1024;
+const FREE_MAX = 64;
+const free: Buffer[] = [];
+const takeBuffer = () => free.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+const giveBuffer = (b: Buffer) => {
+  if (free.length < FREE_MAX) free.push(b);
+};
+
+/**
+ * Writes `length` bytes from `position` to `res` with positional reads; ends the response. A buffer
+ * goes back to the free list only once `res.write`'s callback says the socket took its bytes; if the
+ * client goes away first, the buffer is left to the garbage collector. Resolves when done or when the
+ * client went away; rejects on a read error (the response is then destroyed).
+ */
+async function sendRange(res: ServerResponse, reader: RangeReader, position: number, length: number): Promise<void> {
+  let left = length;
+  let at = position;
+  try {
+    while (left > 0 && !res.destroyed) {
+      const buffer = takeBuffer();
+      let n: number;
+      try {
+        n = await reader.read(buffer, Math.min(CHUNK, left), at);
+        if (n === 0) throw Object.assign(new Error('file shorter than its recorded size'), { code: 'ESHORT' });
+      } catch (err) {
+        giveBuffer(buffer);
+        throw err;
+      }
+      left -= n;
+      at += n;
+      const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
+      const taken = await new Promise<boolean>((resolve) => {
+        let settled = false;
+        const settle = (ok: boolean) => {
+          if (settled) return;
+          settled = true;
+          res.off('close', gone);
+          resolve(ok);
+        };
+        const gone = () => settle(false);
+        res.once('close', gone);
+        const done = (err?: Error | null) => settle(!err);
+        if (left === 0) res.end(chunk, done);
+        else res.write(chunk, done);
+      });
+      if (!taken) return;
+      giveBuffer(buffer);
+    }
+  } catch (err) {
+    res.destroy(err as Error);
+    throw err;
+  } finally {
+    reader.close();
+  }
+}
 
 export interface ServeOptions {
   storage: AudioStorage;
@@ -96,7 +159,21 @@ export async function serveFile(ctx: Context, o: ServeOptions): Promise<void> {
     res.end();
     return;
   }
+  const start = range ? range.start : 0;
   // open first: a file that vanished is still answered through Koa (the caller turns ENOENT into a 404)
+  if (o.storage.reader) {
+    const reader = await o.storage.reader(file.key, file);
+    ctx.status = status;
+    ctx.respond = false;
+    res.writeHead(status, headers);
+    o.onPlay?.();
+    try {
+      await sendRange(res, reader, start, length);
+    } catch {
+      // a read failed mid-body: the response was destroyed, which is all a client can be told then
+    }
+    return;
+  }
   const stream = await o.storage.open(file.key, range ?? { start: 0, end: file.size - 1 }, file);
   ctx.status = status;
   ctx.respond = false;

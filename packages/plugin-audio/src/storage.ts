@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { close, createReadStream, fstat, open as openFd } from 'node:fs';
+import { close, createReadStream, fstat, open as openFd, read as readFd } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -25,10 +25,23 @@ export interface AudioStorage {
    * bytes are those of that version of the file (same size and mtime), or the stream fails with ENOENT.
    */
   open(key: string, range?: { start: number; end: number }, expected?: StoredFile): Readable | Promise<Readable>;
+  /**
+   * Optional: positional reads of a stored file, for storages that have them (the local filesystem).
+   * The audio route then answers a range with plain reads into reused buffers and socket writes, no
+   * stream (see serve.ts). Same `expected` rule as `open`. `close` exactly once.
+   */
+  reader?(key: string, expected?: StoredFile): Promise<RangeReader>;
   stat(key: string): Promise<StoredFile | undefined>;
   delete(key: string): Promise<boolean>;
   /** Every stored file (temp files included, their key ends in `.tmp`). */
   list(): AsyncIterable<StoredFile>;
+}
+
+/** Positional reads of one stored file (`AudioStorage.reader`). */
+export interface RangeReader {
+  /** Reads up to `length` bytes at `position` into the start of `buffer`; resolves with the count (0 at the end). */
+  read(buffer: Buffer, length: number, position: number): Promise<number>;
+  close(): void;
 }
 
 /**
@@ -103,6 +116,23 @@ export class LocalAudioStorage implements AudioStorage {
     stream.once('end', release);
     stream.once('error', release);
     return stream;
+  }
+
+  async reader(key: string, expected?: StoredFile): Promise<RangeReader> {
+    const shared = await this.#acquire(key, expected);
+    let closed = false;
+    return {
+      read: (buffer, length, position) =>
+        new Promise<number>((resolve, reject) => {
+          if (closed) reject(new Error(`${key}: reader closed`));
+          else readFd(shared.fd, buffer, 0, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+        }),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.#release(key, shared);
+      },
+    };
   }
 
   async #acquire(key: string, expected?: StoredFile): Promise<SharedFd> {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HostAllowList, LocalAudioStorage, ffmpegStaticPath, whichSync, contentDisposition, normaliseQuality, rankCandidates, safeFileName, signedUrl, storageKey, verify } from '../src/index.ts';
+import { HostAllowList, LocalAudioStorage, ffmpegStaticPath, whichSync, contentDisposition, normaliseQuality, rankCandidates, safeFileName, serveFile, signedUrl, storageKey, verify } from '../src/index.ts';
 
 describe('renditions and storage keys', () => {
   it('normalises qualities and refuses the rest', () => {
@@ -55,6 +57,71 @@ describe('renditions and storage keys', () => {
       await assert.rejects(read({ start: 0, end: 1 }), /ENOENT/);
       s.closeIdle();
     } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('serving ranges without streams', () => {
+  /** Descriptors of this process open on `path` (Linux). */
+  const openOn = (path: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    }).length;
+
+  it('answers ranges across read chunks with the bytes of the file, and releases the descriptor when a client goes away', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'robian-serve-'));
+    const storage = new LocalAudioStorage(root);
+    storage.fdIdleMs = 0;
+    const key = '9/mp3-128k.mp3';
+    const bytes = randomBytes(1024 * 1024 + 12_345); // four 256 KiB reads and a bit
+    const tmp = await storage.tempPath(key);
+    writeFileSync(tmp, bytes);
+    const file = await storage.put(key, tmp);
+    // serveFile reads only these fields of Koa's context
+    const server = http.createServer((req, res) => {
+      const ctx = { res, method: req.method, get: (h: string) => String(req.headers[h.toLowerCase()] ?? ''), status: 200, respond: true };
+      serveFile(ctx as never, { storage, file, contentType: 'audio/mpeg' }).catch(() => res.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    const path = storage.path(key);
+    try {
+      const whole = await fetch(url);
+      assert.equal(whole.status, 200);
+      assert.ok(Buffer.from(await whole.arrayBuffer()).equals(bytes));
+      for (const [a, b] of [[0, 0], [262_143, 262_144], [100, 700_000], [bytes.length - 5, bytes.length - 1]] as const) {
+        const r = await fetch(url, { headers: { range: `bytes=${a}-${b}` } });
+        assert.equal(r.status, 206);
+        assert.equal(r.headers.get('content-range'), `bytes ${a}-${b}/${bytes.length}`);
+        assert.ok(Buffer.from(await r.arrayBuffer()).equals(bytes.subarray(a, b + 1)), `bytes=${a}-${b}`);
+      }
+      // a client that reads the first bytes of the whole file, then goes away while the file is open
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(url, (res) => {
+          res.once('data', () => {
+            assert.equal(openOn(path), 1);
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      });
+      // the response notices, stops reading and gives the descriptor back (closed at once: fdIdleMs 0)
+      let fds = openOn(path);
+      for (let i = 0; i < 50 && fds > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        fds = openOn(path);
+      }
+      assert.equal(fds, 0, 'the descriptor of the file is closed');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      storage.closeIdle();
       rmSync(root, { recursive: true, force: true });
     }
   });
