@@ -151,6 +151,8 @@ export async function openSessionPool(config: RobianConfig, options: { name: str
     connectionString: db.url,
     max: options.max ?? config.dbPoolSize,
     idleTimeoutMillis: 10_000,
+    // idle connections never keep a process alive (a CLI command, a test run)
+    allowExitOnIdle: true,
     application_name: options.name,
     options: Object.entries(options.settings)
       .map(([k, v]) => `-c ${k}=${v}`)
