@@ -27,7 +27,17 @@ const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const dataDir = mkdtempSync(join(tmpdir(), 'robian-bench-api-'));
 const scratch = values['database-url'] ? await createTestDatabase(values['database-url']) : undefined;
-const baseEnv: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_API_KEY: 'b'.repeat(40), SECRET_KEY: 's'.repeat(40), PROMETHEUS_METRICS: 'true', ...(scratch ? { DATABASE_URL: scratch.url } : {}) };
+// the per-client limiter (120 requests a minute by default, since issue #6) would answer 429 to the
+// load generator: off here, bench/ratelimit.ts measures it
+const baseEnv: Record<string, string> = {
+  DATA_DIR: dataDir,
+  LOG_LEVEL: 'warn',
+  ADMIN_API_KEY: 'b'.repeat(40),
+  SECRET_KEY: 's'.repeat(40),
+  PROMETHEUS_METRICS: 'true',
+  RATE_LIMIT_PER_MINUTE: '0',
+  ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+};
 const dialect = scratch ? 'PostgreSQL' : 'SQLite';
 
 const TYPES = ['seance_publique', 'commission', 'audition', 'question_gouvernement', 'autre'];
@@ -136,4 +146,10 @@ console.log('| case | req/s | p50 ms | p99 ms | ratio vs bare Koa | errors/non-2
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.rps / base).toFixed(2)} | ${r.errors}/${r.non2xx} |`);
+}
+// a run that measured errors or refusals measured nothing
+const failed = results.filter((r) => r.errors > 0 || r.non2xx > 0);
+if (failed.length) {
+  console.error(`\ninvalid run: errors or non-2xx answers in ${failed.map((r) => r.name).join(', ')}`);
+  process.exitCode = 1;
 }
