@@ -13,10 +13,8 @@ import {
   openSessionPool,
   deputyView,
   slugify,
-  toDebateView,
   z,
   type Commission,
-  type Debate,
   type DebateListQuery,
   type Dialect,
   type EntityManager,
@@ -41,7 +39,6 @@ export interface SearchService {
 }
 
 export const SEARCH_PLUGIN = 'search';
-const POPULATE = ['commission', 'speakers', 'audioFiles'] as const;
 
 // --- schemas ---------------------------------------------------------------------------------------
 
@@ -211,7 +208,6 @@ function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z
   for (const s of view.speakers) add('speakers', s.full_name);
   return out;
 }
-
 
 async function commissionItems(em: EntityManager, ids: number[]): Promise<Map<number, Commission>> {
   if (ids.length === 0) return new Map();
@@ -471,13 +467,15 @@ export const searchPlugin = definePlugin({
       const base = debateFilter({ ...query, ...(kind === 'commission' ? { commission: undefined } : { depute: undefined }) }, { dialect } as never);
       const where = Object.keys(base).length ? { $and: [base, own] } : own;
       const offset = (query.page - 1) * query.per_page;
-      const [items, total] = await manager.findAndCount(DebateSchema, where as never, {
-        populate: POPULATE as never,
-        orderBy: debateOrder(query),
-        limit: query.per_page,
-        offset,
-      });
-      return { row: row!, debates: (items as Debate[]).map(toDebateView), ...pageOf(total, query.page, query.per_page, items.length) };
+      // as the catalogue's list: the count and the page's ids at once, then the views without hydration
+      const [total, page] = await Promise.all([
+        manager.count(DebateSchema, where as never),
+        manager.fork().find(DebateSchema, where as never, { fields: ['id'] as never, orderBy: debateOrder(query), limit: query.per_page, offset }),
+      ]);
+      const ids = (page as { id: number }[]).map((d) => d.id);
+      const views = await loadDebateViews(manager, ids);
+      const debates = ids.map((i) => views.get(i)).filter((v) => v !== undefined);
+      return { row: row!, debates, ...pageOf(total, query.page, query.per_page, debates.length) };
     };
 
     ctx.router.route({
