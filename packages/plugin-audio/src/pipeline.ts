@@ -189,22 +189,29 @@ export class Extractor {
       ...outputArgs(rendition, copy),
       tmp,
     ];
+    // the position FFmpeg last reported: at the end, the duration it wrote (the `-progress` block
+    // that says `progress=end`), which spares an ffprobe of the result (~60 ms a job)
+    let writtenUs = 0;
+    let ended = false;
     try {
       const r = await run(this.ffmpeg, args, {
         signal,
         onLine: (line) => {
-          if (!durationSeconds || !line.startsWith('out_time_us=')) return;
+          if (line === 'progress=end') ended = true;
+          if (!line.startsWith('out_time_us=')) return;
           const us = Number(line.slice('out_time_us='.length));
-          if (Number.isFinite(us) && us > 0) onProgress(Math.min(1, us / (durationSeconds * 1e6)));
+          if (!Number.isFinite(us) || us <= 0) return;
+          writtenUs = us;
+          if (durationSeconds) onProgress(Math.min(1, us / (durationSeconds * 1e6)));
         },
       });
       if (r.code !== 0) {
         const tail = r.stderrTail.join('\n');
         throw new ExtractionError(failureText(`ffmpeg failed (exit ${r.code ?? r.signal})`, r.stderrTail), PERMANENT.test(tail));
       }
-      const probed = await this.probe(tmp, signal);
+      const written = ended && writtenUs > 0 ? writtenUs / 1e6 : (await this.probe(tmp, signal)).durationSeconds;
       const file = await this.storage.put(key, tmp);
-      return { file, durationSeconds: probed.durationSeconds };
+      return { file, durationSeconds: written };
     } finally {
       await rm(tmp, { force: true });
     }
