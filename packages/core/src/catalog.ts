@@ -114,14 +114,15 @@ export async function loadDebateViews(em: EntityManager, ids: readonly number[])
   const commissions = new Map(plainRows<Commission>(em, meta(CommissionSchema), commissionRows).map((c) => [Number(c.id), c]));
   const speakers = new Map<number, Deputy[]>();
   const deputies = plainRows<Deputy>(em, meta(DeputySchema), speakerRows);
-  speakerRows.forEach((row, i) => {
-    const debateId = Number(row.robian_debate_id);
-    speakers.set(debateId, [...(speakers.get(debateId) ?? []), deputies[i]!]);
-  });
+  const push = <T>(map: Map<number, T[]>, key: number, value: T) => {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+  };
+  speakerRows.forEach((row, i) => push(speakers, Number(row.robian_debate_id), deputies[i]!));
   const audio = new Map<number, AudioFile[]>();
   for (const a of plainRows<AudioFile & { debate: unknown }>(em, meta(AudioFileSchema), audioRows)) {
-    const debateId = Number(typeof a.debate === 'object' && a.debate !== null ? (a.debate as { id: number }).id : a.debate);
-    audio.set(debateId, [...(audio.get(debateId) ?? []), a]);
+    push(audio, Number(typeof a.debate === 'object' && a.debate !== null ? (a.debate as { id: number }).id : a.debate), a);
   }
   for (const d of plainRows<DebateFields & { commission?: unknown }>(em, meta(DebateSchema), debateRows)) {
     const commissionId = d.commission === null || d.commission === undefined ? null : Number(typeof d.commission === 'object' ? (d.commission as { id: number }).id : d.commission);
@@ -132,4 +133,23 @@ export async function loadDebateViews(em: EntityManager, ids: readonly number[])
     );
   }
   return out;
+}
+
+/**
+ * One page of debates as wire views, with the total: the count and the page's ids at once (the ids on
+ * a forked entity manager: one runs a query at a time), then `loadDebateViews`. What the catalogue's
+ * list and the committee and deputy debate lists answer with.
+ */
+export async function loadDebatePage(
+  em: EntityManager,
+  where: FilterQuery<Debate>,
+  page: { orderBy: QueryOrderMap<Debate>[]; limit: number; offset: number },
+): Promise<{ total: number; debates: DebateView[] }> {
+  const [total, rows] = await Promise.all([
+    em.count(DebateSchema, where as never),
+    em.fork().find(DebateSchema, where as never, { fields: ['id'] as never, orderBy: page.orderBy as never, limit: page.limit, offset: page.offset }),
+  ]);
+  const ids = (rows as { id: number }[]).map((d) => d.id);
+  const views = await loadDebateViews(em, ids);
+  return { total, debates: ids.map((id) => views.get(id)).filter((v) => v !== undefined) };
 }

@@ -9,6 +9,7 @@ import {
   debateView,
   definePlugin,
   dialectOfConfig,
+  loadDebatePage,
   loadDebateViews,
   openSessionPool,
   deputyView,
@@ -467,14 +468,7 @@ export const searchPlugin = definePlugin({
       const base = debateFilter({ ...query, ...(kind === 'commission' ? { commission: undefined } : { depute: undefined }) }, { dialect } as never);
       const where = Object.keys(base).length ? { $and: [base, own] } : own;
       const offset = (query.page - 1) * query.per_page;
-      // as the catalogue's list: the count and the page's ids at once, then the views without hydration
-      const [total, page] = await Promise.all([
-        manager.count(DebateSchema, where as never),
-        manager.fork().find(DebateSchema, where as never, { fields: ['id'] as never, orderBy: debateOrder(query), limit: query.per_page, offset }),
-      ]);
-      const ids = (page as { id: number }[]).map((d) => d.id);
-      const views = await loadDebateViews(manager, ids);
-      const debates = ids.map((i) => views.get(i)).filter((v) => v !== undefined);
+      const { total, debates } = await loadDebatePage(manager, where as never, { orderBy: debateOrder(query), limit: query.per_page, offset });
       return { row: row!, debates, ...pageOf(total, query.page, query.per_page, debates.length) };
     };
 

@@ -17,7 +17,7 @@ import {
   definePlugin,
   idParams,
   statsView,
-  loadDebateViews,
+  loadDebatePage,
   toDebateView,
   z,
   type Debate,
@@ -206,18 +206,9 @@ export const catalogPlugin = definePlugin({
       handler: async (_koa, { query }) => {
         return cache.wrap(`list:${stableKey(query as Record<string, unknown>)}`, async () => {
           const offset = (query.page - 1) * query.per_page;
-          // the count and the page's ids at once (an entity manager runs one query at a time: the ids
-          // on a fork), then the page's views by plain queries, without hydrating entities
-          // (docs/performance.md, debates list)
+          // the page's views without hydrating entities (docs/performance.md, debates list)
           const where = debateFilter(query, { dialect: ctx.config.database.kind });
-          const manager = em();
-          const [total, page] = await Promise.all([
-            manager.count(DebateSchema, where),
-            manager.fork().find(DebateSchema, where, { fields: ['id'] as never, orderBy: debateOrder(query), limit: query.per_page, offset }),
-          ]);
-          const ids = (page as { id: number }[]).map((d) => d.id);
-          const views = await loadDebateViews(manager, ids);
-          const items = ids.map((id) => views.get(id)).filter((v) => v !== undefined);
+          const { total, debates: items } = await loadDebatePage(em(), where, { orderBy: debateOrder(query), limit: query.per_page, offset });
           return {
             debates: items,
             total,
