@@ -58,7 +58,12 @@ for (const mode of STORAGE_MODES) {
         second = await startTestHost({ environment: env, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
         const done = await waitRendition(second, id, 'mp3', '64k', ['ready', 'failed']);
         assert.equal(done.status, 'ready', done.error ?? '');
-        const row = await jobRow(second, id);
+        // the rendition is ready (its file row written) a moment before the job row is marked done
+        let row = await jobRow(second, id);
+        for (let i = 0; i < 50 && row.status === 'running'; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          row = await jobRow(second, id);
+        }
         assert.equal(row.status, 'completed');
         assert.equal(row.attempts, 2, 'the killed attempt and the one that finished');
         const p = await probe(join(env.dataDir, 'audio', String(id), 'mp3-64k.mp3'));
