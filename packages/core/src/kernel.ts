@@ -12,6 +12,7 @@ import { AuthRegistry, OpenApiRegistry, PluginRouter } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics, PluginMetrics } from './metrics.ts';
 import { coreMigrations } from './migrations/index.ts';
+import { pluginHooks, type PluginHooks } from './runtime.ts';
 import {
   SUPPORTED_PLUGIN_API_VERSIONS,
   type PluginContext,
@@ -48,6 +49,8 @@ interface LoadedPlugin {
   metrics: PluginMetrics;
   disposers: Disposer[];
   stopHooks: (() => void | Promise<void>)[];
+  /** start/stop/health, from the definition or from the runtime setup returned. */
+  hooks: PluginHooks;
   error?: string;
 }
 
@@ -248,7 +251,7 @@ export class RobianKernel {
     for (const d of ordered) this.#plugins.push(this.#load(d, resolved.get(d.name)));
     for (const p of this.#plugins) {
       try {
-        await p.definition.setup?.(p.context);
+        p.hooks = pluginHooks(p.definition, p.context, await p.definition.setup?.(p.context));
         p.state = 'set-up';
       } catch (err) {
         p.state = 'failed';
@@ -281,7 +284,7 @@ export class RobianKernel {
     }
     for (const p of this.#plugins) {
       try {
-        await p.definition.start?.(p.context);
+        await p.hooks.start?.();
         p.state = 'started';
         this.logger.debug({ plugin: p.definition.name }, 'plugin started');
       } catch (err) {
@@ -314,9 +317,9 @@ export class RobianKernel {
   async #unwind(): Promise<void> {
     const timeoutMs = this.config.shutdownTimeoutSeconds * 1000;
     for (const p of [...this.#plugins].reverse()) {
-      if (p.state === 'started' || (p.state === 'failed' && p.definition.stop)) {
+      if (p.state === 'started' && p.hooks.stop) {
         try {
-          if (p.state === 'started' && p.definition.stop) await withTimeout(Promise.resolve(p.definition.stop(p.context)), timeoutMs, `plugin "${p.definition.name}" stop`);
+          await withTimeout(Promise.resolve(p.hooks.stop()), timeoutMs, `plugin "${p.definition.name}" stop`);
         } catch (err) {
           this.logger.error({ err, plugin: p.definition.name }, 'plugin failed to stop cleanly');
         }
@@ -405,7 +408,7 @@ export class RobianKernel {
         stopHooks.push(fn);
       },
     };
-    return { definition, options, state: 'registered', context, router, metrics, disposers, stopHooks };
+    return { definition, options, state: 'registered', context, router, metrics, disposers, stopHooks, hooks: {} };
   }
 
   /** `/health/detailed`: database, cache, each plugin, the process. */
@@ -427,9 +430,9 @@ export class RobianKernel {
     await Promise.all(
       this.#plugins.map(async (p) => {
         let h: PluginHealth = { status: p.state === 'started' ? 'ok' : 'down' };
-        if (p.state === 'started' && p.definition.health) {
+        if (p.state === 'started' && p.hooks.health) {
           try {
-            h = await withTimeout(Promise.resolve(p.definition.health(p.context)), 2000, `plugin "${p.definition.name}" health`);
+            h = await withTimeout(Promise.resolve(p.hooks.health()), 2000, `plugin "${p.definition.name}" health`);
           } catch (err) {
             h = { status: 'down', error: (err as Error).message };
           }

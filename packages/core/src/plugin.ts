@@ -14,9 +14,10 @@ import type { DebateSource, SourceRegistry } from './source.ts';
 /**
  * The version of the plugin contract. A plugin declares the one it was written for; the host
  * refuses a plugin whose `apiVersion` it does not support, with a message naming both.
+ * v2 added the runtime returned by `setup` (`PluginRuntime`); v1 plugins run unchanged.
  */
-export const PLUGIN_API_VERSION = 1;
-export const SUPPORTED_PLUGIN_API_VERSIONS: readonly number[] = [1];
+export const PLUGIN_API_VERSION = 2;
+export const SUPPORTED_PLUGIN_API_VERSIONS: readonly number[] = [1, 2];
 
 export interface PluginHealth {
   status: 'ok' | 'degraded' | 'down';
@@ -75,6 +76,20 @@ export interface PluginContext<TOptions = unknown> {
   onStop(fn: () => void | Promise<void>): void;
 }
 
+/**
+ * What `setup` may return (plugin API v2): the instance's lifecycle as closures over what setup
+ * built, so that per-instance state lives in setup's scope instead of module-level maps.
+ * Each hook may be declared here or in the definition (`start(ctx)`…), not in both.
+ */
+export interface PluginRuntime {
+  /** Open connections, start workers. */
+  start?(): void | Promise<void>;
+  /** Drain and close. Called in reverse start order, before the `onStop` callbacks. */
+  stop?(): void | Promise<void>;
+  /** The plugin's part of `/health/detailed`. */
+  health?(): PluginHealth | Promise<PluginHealth>;
+}
+
 /** Schema objects owned by migrations rather than by entities (see `PluginDefinition.unmanagedSchema`). */
 export interface UnmanagedSchema {
   /** Tables (names or patterns) the diff neither reads nor drops. */
@@ -111,9 +126,12 @@ export interface PluginDefinition<TSchema extends ZodType = ZodType> {
    * instead of proposing to drop them.
    */
   unmanagedSchema?: UnmanagedSchema;
-  /** Register routes, services, listeners. No I/O. */
-  setup?(ctx: PluginContext<z.output<TSchema>>): void | Promise<void>;
-  /** Open connections, start workers. */
+  /**
+   * Register routes, services, listeners. No I/O. May return the instance's runtime
+   * (`{ start, stop, health }`, plugin API v2) instead of declaring the hooks below.
+   */
+  setup?(ctx: PluginContext<z.output<TSchema>>): void | PluginRuntime | Promise<void | PluginRuntime>;
+  /** Open connections, start workers (the original form; or return `start` from setup). */
   start?(ctx: PluginContext<z.output<TSchema>>): void | Promise<void>;
   /** Drain and close. Called in reverse start order. */
   stop?(ctx: PluginContext<z.output<TSchema>>): void | Promise<void>;
