@@ -5,6 +5,7 @@ import { z, type ZodType } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import { ForbiddenError, ProblemError, UnauthorizedError, ValidationError, type FieldError } from './errors.ts';
 import type { Disposer } from './events.ts';
+import { controlCharacterErrors } from './input.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
 
@@ -76,6 +77,9 @@ export function fieldErrors(where: FieldError['in'], error: z.ZodError): FieldEr
 
 function parseOrThrow<T extends ZodType>(schema: T | undefined, value: unknown, where: FieldError['in']): z.output<T> | undefined {
   if (!schema) return undefined;
+  // one place for every route: no control character (NUL first of all) gets past validation
+  const control = controlCharacterErrors(where, value);
+  if (control.length) throw new ValidationError(control);
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationError(fieldErrors(where, result.error));
   return result.data as z.output<T>;

@@ -7,6 +7,7 @@ export * from './entities.ts';
 export * from './db.ts';
 export * from './cache.ts';
 export * from './http.ts';
+export * from './input.ts';
 export * from './metrics.ts';
 export * from './source.ts';
 export * from './plugin.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEBATE_STATUSES, DEBATE_TYPES, type AudioFile, type Commission, type Debate, type Deputy } from './entities.ts';
+import { canonicalInt } from './input.ts';
 
 /** A date (YYYY-MM-DD) or a date-time with offset (ISO 8601), as the original API accepted. */
 export const dateInput = z
@@ -87,8 +88,8 @@ export const SORT_FIELDS = ['date', 'title', 'created_at', 'updated_at', 'view_c
 
 export const debateListQuery = z
   .object({
-    page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-    per_page: z.coerce.number().int().min(1).max(100).default(20),
+    page: canonicalInt(1, 1_000_000).default(1),
+    per_page: canonicalInt(1, 100).default(20),
     q: z.string().trim().max(200).optional(),
     type: debateTypeSchema.optional(),
     status: debateStatusSchema.optional(),
@@ -107,7 +108,7 @@ export const debateListQuery = z
 
 export type DebateListQuery = z.output<typeof debateListQuery>;
 
-export const idParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 31 - 1) });
+export const idParams = z.object({ id: canonicalInt(1, 2 ** 31 - 1) });
 
 export const commissionView = z
   .object({ id: z.number(), external_id: z.string(), name: z.string(), short_name: z.string().nullable(), slug: z.string(), kind: z.string().nullable() })

@@ -1,4 +1,4 @@
-import { dateInput, debateView, z } from '@robian/core';
+import { canonicalInt, dateInput, debateView, z } from '@robian/core';
 
 const DEVICE_NAME = z.string().trim().min(1).max(100);
 
@@ -47,8 +47,8 @@ export const meView = z
   })
   .meta({ id: 'Me' });
 
-export const debateIdParams = z.object({ debate_id: z.coerce.number().int().positive().max(2 ** 31 - 1) });
-export const collectionParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 31 - 1) });
+export const debateIdParams = z.object({ debate_id: canonicalInt(1, 2 ** 31 - 1) });
+export const collectionParams = z.object({ id: canonicalInt(1, 2 ** 31 - 1) });
 export const collectionDebateParams = collectionParams.extend(debateIdParams.shape);
 
 const color = z
@@ -113,8 +113,8 @@ export const favoriteView = z
   .object({ debate_id: z.number().int(), note: z.string().nullable(), tags: z.array(z.string()), created_at: z.string(), updated_at: z.string(), debate: debateView })
   .meta({ id: 'Favorite' });
 export const pageQuery = z.object({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  per_page: z.coerce.number().int().min(1).max(100).default(50),
+  page: canonicalInt(1, 1_000_000).default(1),
+  per_page: canonicalInt(1, 100).default(50),
 });
 export const favoriteListView = z
   .object({ favorites: z.array(favoriteView), total: z.number().int(), page: z.number().int(), per_page: z.number().int(), has_next: z.boolean() })
