@@ -1,0 +1,83 @@
+import { ForbiddenError, NotFoundError, idParams, type RobianContext, type z } from '@robian/core';
+import { EXTENSIONS, MIME_TYPES } from './renditions.ts';
+import type { AudioRuntime } from './runtime.ts';
+import { contentDisposition, safeFileName, serveFile } from './serve.ts';
+import { verify } from './signing.ts';
+import { renditionQuery, resolveRendition } from './wire.ts';
+
+const audioResponses = {
+  200: { description: 'The whole file', contentType: 'audio/*' },
+  206: { description: 'The requested byte range', contentType: 'audio/*' },
+  304: { description: 'Not modified (If-None-Match / If-Modified-Since)' },
+  403: { description: 'Unsigned, altered or expired URL (REQUIRE_SIGNED_URLS=true)' },
+  404: { description: 'No such debate, or the rendition is not extracted' },
+  416: { description: 'Range not satisfiable (Content-Range: bytes */size)' },
+};
+
+/** Playing and downloading a rendition: `GET /api/debats/{id}/audio` and `/download` (ranges, signed URLs). */
+export class Playback {
+  readonly audio: AudioRuntime;
+
+  constructor(audio: AudioRuntime) {
+    this.audio = audio;
+  }
+
+  register(): void {
+    const { ctx } = this.audio;
+    ctx.router.route({
+      method: 'get',
+      path: '/api/debats/{id}/audio',
+      operationId: 'getDebateAudio',
+      summary: 'The audio of a debate (HEAD too): byte ranges, ETag, If-Range, 304',
+      tags: ['audio'],
+      params: idParams,
+      query: renditionQuery,
+      responses: audioResponses,
+      handler: (koa, { query }) => this.serve('inline', koa, query),
+    });
+    ctx.router.route({
+      method: 'get',
+      path: '/api/debats/{id}/download',
+      operationId: 'downloadDebateAudio',
+      summary: 'The audio of a debate as an attachment named after its title',
+      tags: ['audio'],
+      params: idParams,
+      query: renditionQuery,
+      responses: audioResponses,
+      handler: (koa, { query }) => this.serve('attachment', koa, query),
+    });
+  }
+
+  async serve(kind: 'inline' | 'attachment', koa: RobianContext, query: z.output<typeof renditionQuery>): Promise<undefined> {
+    const { ctx } = this.audio;
+    const r = this.audio.parts;
+    const id = Number(koa.params.id);
+    const rendition = resolveRendition(ctx.config, 'query', query.format, query.quality);
+    const path = `/api/debats/${id}/${kind === 'inline' ? 'audio' : 'download'}`;
+    if (this.audio.options.requireSignedUrls || query.signature !== undefined || query.expires !== undefined) {
+      const check = verify(ctx.config.secretKey, { path, format: query.format ?? '', quality: query.quality ?? '', ...(query.expires === undefined ? {} : { expires: query.expires }), ...(query.signature === undefined ? {} : { signature: query.signature }) });
+      if (!check.ok) throw new ForbiddenError(`This audio URL is refused: ${check.reason}. Get a fresh one from /api/debats/${id}/streaming.`);
+    }
+    const playable = await r.library.playable(id, rendition);
+    if (!playable) {
+      await this.audio.loadDebate(id); // 404 naming the debate when it does not exist
+      throw new NotFoundError(`The ${rendition.format}/${rendition.quality} audio of debate ${id} is not available: request it with POST /api/debats/${id}/extract.`, { format: rendition.format, quality: rendition.quality });
+    }
+    const filename = safeFileName(playable.title, id, EXTENSIONS[rendition.format]);
+    try {
+      await serveFile(koa, {
+        storage: r.storage,
+        file: playable.stored,
+        contentType: MIME_TYPES[rendition.format],
+        disposition: contentDisposition(kind, filename),
+        onPlay: () => r.library.played(playable.file),
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // removed since it was looked up (cleanup): forget it and say so
+      r.library.forget(id);
+      throw new NotFoundError(`The ${rendition.format}/${rendition.quality} audio of debate ${id} is no longer available: request it with POST /api/debats/${id}/extract.`);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import { DebateSchema, NotFoundError, ProblemError, type PluginContext, type PluginHealth } from '@robian/core';
+import { findBinaries, type Binaries } from './binaries.ts';
+import { JobStore } from './jobs.ts';
+import type { AudioOptions } from './options.ts';
+import { Extractor, HostAllowList } from './pipeline.ts';
+import { MASTER, isMaster } from './renditions.ts';
+import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
+import { AudioLibrary } from './service.ts';
+import { LocalAudioStorage, type AudioStorage } from './storage.ts';
+
+/** What a started audio plugin works with. */
+export interface AudioParts {
+  binaries: Binaries;
+  storage: AudioStorage;
+  store: JobStore;
+  library: AudioLibrary;
+  extractor: Extractor;
+  scheduler: ExtractionScheduler | undefined;
+}
+
+/**
+ * One instance of the audio plugin at run time: what `start` builds (binaries, storage, job store,
+ * library, extractor, scheduler), shared by the routes of that instance, torn down by `stop`.
+ */
+export class AudioRuntime {
+  readonly ctx: PluginContext<AudioOptions>;
+  #parts: AudioParts | undefined;
+
+  constructor(ctx: PluginContext<AudioOptions>) {
+    this.ctx = ctx;
+  }
+
+  get options(): AudioOptions {
+    return this.ctx.options;
+  }
+
+  /** The started parts; 503 before `start` and after `stop`. */
+  get parts(): AudioParts {
+    if (!this.#parts) throw new ProblemError(503, 'service-unavailable', 'Service unavailable', 'The audio plugin is not started.');
+    return this.#parts;
+  }
+
+  /** The hosts media may be fetched from: the sources' and MEDIA_ALLOWED_HOSTS. */
+  allowList(): HostAllowList {
+    return new HostAllowList([...this.ctx.sources.registry.mediaHosts(), ...this.options.allowedHosts]);
+  }
+
+  async loadDebate(id: number) {
+    const debate = await this.ctx.em.findOne(DebateSchema, { id }, { disableIdentityMap: true });
+    if (!debate) throw new NotFoundError(`No debate with id ${id}.`);
+    return debate;
+  }
+
+  async start(): Promise<void> {
+    const { ctx, options: o } = this;
+    const binaries = await findBinaries({
+      ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
+      ...(o.ffprobePath ? { ffprobePath: o.ffprobePath } : {}),
+      ...(o.ytdlpPath ? { ytdlpPath: o.ytdlpPath } : {}),
+    });
+    for (const b of [binaries.ffmpeg, binaries.ffprobe, binaries.ytdlp]) {
+      if (!b.path || b.error) ctx.logger.warn({ binary: b.name, error: b.error }, `${b.name} is not usable`);
+    }
+    const storage = new LocalAudioStorage(o.storageDir ?? join(ctx.config.dataDir, 'audio'));
+    const store = new JobStore(ctx.orm);
+    const library = new AudioLibrary(ctx, storage, store, o.signedUrlTtl);
+    // the debate's status follows its audio (disponible is set when a rendition is saved)
+    const follow = (fn: () => Promise<void>) => fn().catch((err: unknown) => ctx.logger.warn({ err }, 'could not update the debate status'));
+    ctx.events.on('extraction.started', (e) => follow(() => library.moveStatus(e.debate_id, ['termine', 'erreur'], 'extraction')));
+    ctx.events.on('extraction.failed', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'erreur', { onlyWithoutAudio: true })));
+    ctx.events.on('extraction.cancelled', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'termine', { onlyWithoutAudio: true })));
+    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads });
+    const scheduler = o.workers && ctx.workers
+      ? new ExtractionScheduler({
+          store,
+          events: ctx.events,
+          logger: ctx.logger,
+          concurrency: ctx.config.maxConcurrentExtractions,
+          timeoutMs: ctx.config.extractionTimeoutSeconds * 1000,
+          leaseMs: o.leaseSeconds * 1000,
+          pollMs: o.pollIntervalMs,
+          maxAttempts: o.maxAttempts,
+          retryBaseMs: o.retryBaseMs,
+          progressIntervalMs: o.progressIntervalMs,
+          execute: async (job, signal, onProgress) => {
+            const debateId = jobDebateId(job);
+            const debate = await library.em().findOne(DebateSchema, { id: debateId }, { disableIdentityMap: true });
+            if (!debate?.videoUrl) throw new Error(`debate ${debateId} has no video_url`);
+            const rendition = renditionOf(job);
+            const master = isMaster(rendition) ? null : await library.file(debateId, MASTER);
+            const result = await extractor.extract({
+              masterDurationSeconds: master?.durationSeconds === null || master?.durationSeconds === undefined ? undefined : Number(master.durationSeconds),
+              debateId,
+              videoUrl: debate.videoUrl,
+              rendition,
+              signal,
+              onProgress,
+              onRendition: (extra, file, duration) => library.saveFile(debateId, extra, file, duration),
+            });
+            await library.saveFile(debateId, rendition, result.file, result.durationSeconds);
+            if (!isMaster(rendition)) ctx.logger.debug({ input: result.input }, 'derived rendition');
+            return result;
+          },
+        })
+      : undefined;
+    this.#parts = { binaries, storage, store, library, extractor, scheduler };
+    ctx.services.provide('audio', {
+      storage,
+      jobs: store,
+      library,
+      binaries: () => binaries,
+      allowedHosts: () => this.allowList().list(),
+      cleanup: (c = {}) => library.cleanup({ ttlDays: c.ttlDays ?? o.cleanupTtlDays, ...(c.dryRun === undefined ? {} : { dryRun: c.dryRun }) }),
+    });
+    scheduler?.start();
+  }
+
+  async stop(): Promise<void> {
+    const parts = this.#parts;
+    if (parts?.scheduler) await parts.scheduler.stop();
+    if (parts?.storage instanceof LocalAudioStorage) parts.storage.closeIdle();
+    this.#parts = undefined;
+  }
+
+  async health(): Promise<PluginHealth> {
+    const r = this.parts;
+    const counts = await r.store.counts();
+    const b = r.binaries;
+    const bin = (x: typeof b.ffmpeg) => ({ found: Boolean(x.path && !x.error), path: x.path ?? null, origin: x.origin, version: x.version ?? null, ...(x.error ? { error: x.error } : {}) });
+    const usable = Boolean(b.ffmpeg.path && !b.ffmpeg.error && b.ffprobe.path && !b.ffprobe.error);
+    return {
+      status: usable ? 'ok' : 'degraded',
+      binaries: { ffmpeg: bin(b.ffmpeg), ffprobe: bin(b.ffprobe), 'yt-dlp': bin(b.ytdlp) },
+      storage: { kind: r.storage.kind, ...(r.storage instanceof LocalAudioStorage ? { root: r.storage.root } : {}) },
+      workers: r.scheduler ? { concurrency: this.ctx.config.maxConcurrentExtractions, running_here: r.scheduler.running, owner: r.scheduler.owner } : { concurrency: 0 },
+      jobs: counts,
+      allowed_hosts: this.allowList().list(),
+      ...(usable ? {} : { detail: 'ffmpeg/ffprobe not found: set FFMPEG_PATH (and FFPROBE_PATH) or install them on PATH' }),
+    };
+  }
+}

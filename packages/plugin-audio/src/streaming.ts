@@ -1,0 +1,63 @@
+import { idParams } from '@robian/core';
+import { defaultQuality, type Rendition } from './renditions.ts';
+import type { AudioRuntime } from './runtime.ts';
+import { streamingView } from './wire.ts';
+
+/** What can be played for a debate: `GET /api/debats/{id}/streaming`. */
+export class Streaming {
+  readonly audio: AudioRuntime;
+
+  constructor(audio: AudioRuntime) {
+    this.audio = audio;
+  }
+
+  register(): void {
+    const { ctx } = this.audio;
+    ctx.router.route({
+      method: 'get',
+      path: '/api/debats/{id}/streaming',
+      operationId: 'getDebateStreaming',
+      summary: 'What can be played for a debate: the default rendition and every rendition with its state',
+      tags: ['audio'],
+      params: idParams,
+      responses: { 200: { description: 'Streaming information', schema: streamingView }, 404: { description: 'No such debate' } },
+      handler: (_koa, { params }) => this.streaming(params.id),
+    });
+  }
+
+  async streaming(id: number) {
+    const { ctx } = this.audio;
+    const r = this.audio.parts;
+    await this.audio.loadDebate(id);
+    const renditions = await r.library.renditions(id);
+    const wanted: Rendition = { format: ctx.config.audioFormat, quality: defaultQuality(ctx.config.audioFormat, ctx.config.audioBitrate) };
+    const same = (v: { format: string; quality: string }) => v.format === wanted.format && v.quality === wanted.quality;
+    const chosen = renditions.find((v) => same(v) && v.status === 'ready') ?? renditions.find((v) => v.status === 'ready') ?? renditions.find(same) ?? renditions[0];
+    const available = chosen?.status === 'ready';
+    const status = !chosen ? 'not_started' : chosen.status === 'ready' ? 'completed' : chosen.status;
+    const message = available
+      ? 'Audio available'
+      : !chosen
+        ? `Audio not extracted yet: POST /api/debats/${id}/extract to request it`
+        : chosen.status === 'failed'
+          ? `Extraction failed: ${chosen.error ?? 'unknown error'}`
+          : chosen.status === 'cancelled'
+            ? 'Extraction cancelled'
+            : chosen.status === 'running'
+              ? `Extraction in progress (${Math.round(chosen.progress)}%)`
+              : 'Extraction queued';
+    return {
+      debate_id: id,
+      audio_available: available,
+      stream_url: available ? chosen.stream_url : null,
+      download_url: available ? chosen.download_url : null,
+      file_size: available ? chosen.file_size : null,
+      duration_seconds: available ? chosen.duration_seconds : null,
+      format: chosen?.format ?? wanted.format,
+      quality: chosen?.quality ?? wanted.quality,
+      extraction_status: status,
+      message,
+      renditions,
+    };
+  }
+}

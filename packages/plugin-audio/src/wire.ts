@@ -1,0 +1,78 @@
+import { ValidationError, z, type RobianConfig } from '@robian/core';
+import { PRIORITIES, type Priority } from './jobs.ts';
+import { FORMATS, QUALITIES, defaultQuality, normaliseQuality, type AudioFormat, type Rendition } from './renditions.ts';
+
+/** The wire shapes of the audio routes: inputs and views. */
+export const formatSchema = z.enum(FORMATS);
+
+export const renditionQuery = z.object({
+  format: formatSchema.optional(),
+  quality: z.string().max(16).optional(),
+  expires: z.string().max(16).optional(),
+  signature: z.string().max(128).optional(),
+});
+
+export const extractBody = z.object({
+  format: formatSchema.optional(),
+  quality: z.string().max(16).optional(),
+  priority: z.enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]]).default('normal'),
+});
+
+export const cancelQuery = z.object({ format: formatSchema.optional(), quality: z.string().max(16).optional() });
+
+export const jobView = z
+  .object({
+    extraction_id: z.number(),
+    debate_id: z.number(),
+    format: z.string(),
+    quality: z.string(),
+    status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+    progress: z.number(),
+    attempts: z.number(),
+    error: z.string().nullable(),
+    message: z.string(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'ExtractionJob' });
+
+export const renditionView = z
+  .object({
+    format: z.string(),
+    quality: z.string(),
+    status: z.enum(['queued', 'running', 'ready', 'failed', 'cancelled']),
+    progress: z.number(),
+    extraction_id: z.number().nullable(),
+    file_size: z.number().nullable(),
+    duration_seconds: z.number().nullable(),
+    stream_url: z.string().nullable(),
+    download_url: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'Rendition' });
+
+export const streamingView = z
+  .object({
+    debate_id: z.number(),
+    audio_available: z.boolean(),
+    stream_url: z.string().nullable(),
+    download_url: z.string().nullable(),
+    file_size: z.number().nullable(),
+    duration_seconds: z.number().nullable(),
+    format: z.string(),
+    quality: z.string(),
+    extraction_status: z.string(),
+    message: z.string(),
+    renditions: z.array(renditionView),
+  })
+  .meta({ id: 'Streaming' });
+
+/** The rendition a request names (`format`, `quality`), defaulting to the configured one; 422 naming the field. */
+export function resolveRendition(config: RobianConfig, where: 'query' | 'body', format: AudioFormat | undefined, quality: string | undefined): Rendition {
+  const f = format ?? config.audioFormat;
+  if (quality === undefined || quality === '') return { format: f, quality: defaultQuality(f, config.audioBitrate) };
+  const q = normaliseQuality(f, quality);
+  if (!q) throw new ValidationError([{ in: where, field: 'quality', message: `expected one of ${QUALITIES[f].join(', ')} for ${f}, got "${quality}"` }]);
+  return { format: f, quality: q };
+}
