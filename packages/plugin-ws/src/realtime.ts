@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { PLUGIN_API_VERSION, ProblemError, definePlugin, z, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth, option } from '@robian/core';
+import { ProblemError, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
 import { REPLY_TYPES, parseChannel } from './channels.ts';
-import { envelope } from './messages.ts';
-import { publicationsFor, type Publication } from './messages.ts';
+import { envelope, publicationsFor, type Publication } from './messages.ts';
+import type { WsOptions } from './options.ts';
 import type { Limits } from './policy.ts';
 import { RedisLink } from './redis.ts';
 import { SocketIoEndpoint } from './socketio.ts';
@@ -12,65 +12,8 @@ import { WsStats, type Protocol } from './stats.ts';
 import { ProgressThrottle } from './throttle.ts';
 import { PlainWsEndpoint } from './ws-server.ts';
 
-export const PLUGIN_VERSION = '0.1.0';
-
 /** Types a published message may not take: the protocol's replies and socket.io's reserved events. */
 const RESERVED_TYPES = new Set<string>([...REPLY_TYPES, 'connect', 'connect_error', 'disconnect', 'disconnecting']);
-
-const int = (min: number, max: number, dflt: number) => option.int(dflt, min, max);
-const bool = (dflt: boolean) =>
-  z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
-    .transform((v) => (typeof v === 'boolean' ? v : ['true', '1', 'yes', 'on'].includes(v)))
-    .default(dflt);
-const path = (dflt: string) =>
-  z
-    .string()
-    .regex(/^\/[A-Za-z0-9._~\/-]{0,127}$/, 'expected a path such as /ws')
-    .default(dflt);
-
-export const wsOptionsSchema = z.object({
-  /** Path of the plain WebSocket endpoint. */
-  path: path('/ws'),
-  /** socket.io on (default) or off. */
-  socketIo: bool(true),
-  /** Path of socket.io (the client's `path` option). */
-  socketIoPath: path('/socket.io'),
-  /** socket.io transports: `websocket` only avoids the sticky sessions polling needs behind a load balancer. */
-  socketIoTransports: z
-    .union([z.array(z.enum(['polling', 'websocket'])), z.string()])
-    .transform((v, ctx) => {
-      const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
-      const bad = list.filter((t) => t !== 'polling' && t !== 'websocket');
-      if (bad.length || list.length === 0) {
-        ctx.addIssue({ code: 'custom', message: 'expected a comma-separated list of polling, websocket' });
-        return z.NEVER;
-      }
-      return [...new Set(list)] as ('polling' | 'websocket')[];
-    })
-    .default(['polling', 'websocket']),
-  /** Ping every this many ms; a connection silent for a whole interval (no pong) is closed. */
-  heartbeatIntervalMs: int(50, 600_000, 30_000),
-  maxChannelsPerConnection: int(1, 10_000, 50),
-  /** Largest message a client may send (bytes); over it the connection is closed (1009 on /ws). */
-  maxMessageBytes: int(256, 1_048_576, 16_384),
-  /** Bytes waiting to be sent to one client past which its messages are dropped. */
-  maxBufferedBytes: int(1024, 256 * 1_048_576, 262_144),
-  /** Messages dropped in a row for one client (its buffer staying full) before it is disconnected. */
-  maxConsecutiveDrops: int(1, 1_000_000, 1000),
-  /** Messages a client may send per second (subscribe, unsubscribe, ping); over it they are ignored. */
-  maxMessagesPerSecond: int(1, 10_000, 20),
-  /** Connections (both protocols) this instance accepts. */
-  maxConnections: int(1, 1_000_000, 10_000),
-  /** Minimum time between two `extraction_progress` messages of one job (ms); 0 disables throttling. */
-  progressIntervalMs: int(0, 60_000, 500),
-  /** Use Redis (REDIS_URL) to reach the clients of the other instances. */
-  redis: bool(true),
-  /** Another Redis for the real-time traffic than REDIS_URL (the cache's), e.g. a dedicated pub/sub server. */
-  redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis://host:port URL').optional(),
-});
-
-export type WsOptions = z.output<typeof wsOptionsSchema>;
 
 /** Publishes to real-time clients from another plugin (e.g. private messages to `user:{id}`). */
 export interface RealtimeService {
@@ -86,8 +29,12 @@ declare module '@robian/core' {
   }
 }
 
-/** The state of the plugin in one host (a process may run several hosts: tests, embedding). */
-class Realtime {
+/**
+ * One instance of the plugin (a process may run several hosts: tests, embedding): the endpoints,
+ * the Redis bridge and the statistics, built in setup, opened by `start`, closed by `stop`.
+ * Owns the `/ws` documentation route, the `realtime` service and the events it relays.
+ */
+export class Realtime {
   readonly ctx: PluginContext<WsOptions>;
   readonly stats: WsStats;
   readonly limits: Limits;
@@ -120,7 +67,7 @@ class Realtime {
     this.throttle = new ProgressThrottle(o.progressIntervalMs, (p) => this.#publishEvent('extraction.progress', p), () => this.stats.coalesce(1));
   }
 
-  setup(): void {
+  register(): void {
     const path = this.ctx.options.path;
     // documents the endpoint in /openapi.json; a plain GET (no upgrade) learns what to do
     this.ctx.router.route({
@@ -341,47 +288,3 @@ class Realtime {
     return detach;
   }
 }
-
-const runtimes = new WeakMap<object, Realtime>();
-const runtime = (ctx: PluginContext<WsOptions>): Realtime => {
-  const r = runtimes.get(ctx);
-  if (!r) throw new Error('plugin "ws" was not set up in this host');
-  return r;
-};
-
-/**
- * `@robian/plugin-ws`: real-time events over socket.io and the plain `/ws` WebSocket protocol,
- * across instances through Redis.
- */
-export const wsPlugin = definePlugin({
-  name: 'ws',
-  version: PLUGIN_VERSION,
-  apiVersion: PLUGIN_API_VERSION,
-  description: 'Real-time events: socket.io (Redis adapter) and the plain /ws channel protocol',
-  options: wsOptionsSchema,
-  env: {
-    path: 'WS_PATH',
-    socketIo: 'WS_SOCKETIO',
-    socketIoPath: 'WS_SOCKETIO_PATH',
-    socketIoTransports: 'WS_SOCKETIO_TRANSPORTS',
-    heartbeatIntervalMs: 'WS_HEARTBEAT_INTERVAL_MS',
-    maxChannelsPerConnection: 'WS_MAX_CHANNELS',
-    maxMessageBytes: 'WS_MAX_MESSAGE_BYTES',
-    maxBufferedBytes: 'WS_MAX_BUFFERED_BYTES',
-    maxConsecutiveDrops: 'WS_MAX_CONSECUTIVE_DROPS',
-    maxConnections: 'WS_MAX_CONNECTIONS',
-    maxMessagesPerSecond: 'WS_MAX_MESSAGES_PER_SECOND',
-    progressIntervalMs: 'WS_PROGRESS_INTERVAL_MS',
-    redis: 'WS_REDIS',
-    redisUrl: 'WS_REDIS_URL',
-  },
-  setup(ctx) {
-    if (ctx.options.path === ctx.options.socketIoPath) throw new Error(`the /ws path and the socket.io path must differ (both "${ctx.options.path}")`);
-    const r = new Realtime(ctx);
-    runtimes.set(ctx, r);
-    r.setup();
-  },
-  start: (ctx) => runtime(ctx).start(),
-  stop: (ctx) => runtime(ctx).stop(),
-  health: (ctx) => runtime(ctx).health(),
-});
