@@ -138,5 +138,29 @@ export const DebateSchema = defineEntity({
 });
 export type Debate = InferEntity<typeof DebateSchema>;
 
+/**
+ * One timed piece of what was said in a debate: a caption cue, a speech of the official report, a
+ * segment of a speech recogniser. A debate may hold one transcript per `source`; `position` orders a
+ * source's segments. Written and read through `replaceTranscript` / `loadTranscript` (transcripts.ts).
+ */
+export const TranscriptSegmentSchema = defineEntity({
+  name: 'TranscriptSegment',
+  tableName: 'transcript_segment',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade'),
+    source: p.string().length(32),
+    position: p.integer(),
+    startSeconds: p.double(),
+    endSeconds: p.double(),
+    speakerName: p.string().length(512).nullable(),
+    deputy: () => p.manyToOne(DeputySchema).nullable().deleteRule('set null').index('transcript_segment_deputy_idx'),
+    text: p.text(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+  uniques: [{ name: 'transcript_segment_debate_source_position_unique', properties: ['debate', 'source', 'position'] }],
+});
+export type TranscriptSegment = InferEntity<typeof TranscriptSegmentSchema>;
+
 /** The entities every Robian database has. Plugins add their own through `definePlugin({ entities })`. */
-export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema];
+export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema, TranscriptSegmentSchema];

@@ -23,6 +23,11 @@ export interface RobianEvents {
   'extraction.completed': ExtractionEvent & { file_size?: number; duration_seconds?: number };
   'extraction.failed': ExtractionEvent & { error: string };
   'extraction.cancelled': ExtractionEvent;
+  /**
+   * A debate's transcript of `source` was written or removed (`segments: 0`; `source: null` when all
+   * of the debate's transcripts went). Raised by `replaceTranscript` / `deleteTranscript` when given the bus.
+   */
+  'transcript.updated': { debate_id: number; source: string | null; segments: number };
 }
 
 /** The common part of every extraction event (snake_case, as sent to clients). */

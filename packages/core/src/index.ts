@@ -18,3 +18,4 @@ export { z } from 'zod';
 export * from './wire.ts';
 export * from './catalog.ts';
 export * from './options.ts';
+export * from './transcripts.ts';

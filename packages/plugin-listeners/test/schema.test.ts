@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkSchema } from '@robian/core';
+import { checkSchema, coreMigrations } from '@robian/core';
 import { STORAGE_MODES } from '@robian/test-support';
 import { LISTENER_TABLES } from '@robian/plugin-listeners';
 import { startListenersHost } from './helpers.ts';
@@ -46,7 +46,7 @@ for (const mode of STORAGE_MODES) {
       const host = await startListenersHost(mode.name);
       try {
         const orm = host.robian.kernel.orm;
-        await orm.migrator.down({ to: 'core-0001-initial' } as never);
+        await orm.migrator.down({ to: coreMigrations.at(-1)!.name } as never);
         const conn = (orm.em.fork() as unknown as { getConnection(): { execute<T>(sql: string): Promise<T> } }).getConnection();
         const sql =
           mode.name === 'sqlite'

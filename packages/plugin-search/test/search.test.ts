@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CommissionSchema, DeputySchema, checkSchema, slugify, type EntityManager } from '@robian/core';
+import { CommissionSchema, DeputySchema, checkSchema, coreMigrations, slugify, type EntityManager } from '@robian/core';
 import { STORAGE_MODES, startTestHost, type TestHost } from '@robian/test-support';
 import { searchPlugin } from '../src/index.ts';
 
@@ -630,7 +630,7 @@ for (const mode of STORAGE_MODES) {
 
     it('reverts and re-applies its migration, indexing the debates already there', async () => {
       const orm = host.robian.kernel.orm;
-      await orm.migrator.down({ to: 'core-0001-initial' });
+      await orm.migrator.down({ to: coreMigrations.at(-1)!.name });
       assert.equal((await checkSchema(orm)).drift, '');
       assert.deepEqual((await checkSchema(orm)).pending, ['search-0001-index', 'search-0002-year', 'search-0003-deferred']);
       await orm.migrator.up();

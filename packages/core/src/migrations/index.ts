@@ -58,4 +58,28 @@ export const core0001Initial = sqlMigration(
   },
 );
 
-export const coreMigrations = [core0001Initial];
+/** Transcript segments (entities.ts `TranscriptSegmentSchema`; transcripts.ts). */
+export const core0002Transcripts = sqlMigration(
+  'core-0002-transcripts',
+  {
+    sqlite: [
+      "create table `transcript_segment` (`id` integer not null primary key autoincrement, `debate_id` integer not null, `source` text not null, `position` integer not null, `start_seconds` double not null, `end_seconds` double not null, `speaker_name` text null, `deputy_id` integer null, `text` text not null, `created_at` datetime not null, constraint `transcript_segment_debate_id_foreign` foreign key (`debate_id`) references `debate` (`id`) on delete cascade, constraint `transcript_segment_deputy_id_foreign` foreign key (`deputy_id`) references `deputy` (`id`) on delete set null)",
+      "create index `transcript_segment_debate_id_index` on `transcript_segment` (`debate_id`)",
+      "create index `transcript_segment_deputy_idx` on `transcript_segment` (`deputy_id`)",
+      "create unique index `transcript_segment_debate_source_position_unique` on `transcript_segment` (`debate_id`, `source`, `position`)",
+    ],
+    postgresql: [
+      'create table "transcript_segment" ("id" serial primary key, "debate_id" int not null, "source" varchar(32) not null, "position" int not null, "start_seconds" double precision not null, "end_seconds" double precision not null, "speaker_name" varchar(512) null, "deputy_id" int null, "text" text not null, "created_at" timestamptz not null)',
+      'create index "transcript_segment_deputy_idx" on "transcript_segment" ("deputy_id")',
+      'alter table "transcript_segment" add constraint "transcript_segment_debate_source_position_unique" unique ("debate_id", "source", "position")',
+      'alter table "transcript_segment" add constraint "transcript_segment_debate_id_foreign" foreign key ("debate_id") references "debate" ("id") on delete cascade',
+      'alter table "transcript_segment" add constraint "transcript_segment_deputy_id_foreign" foreign key ("deputy_id") references "deputy" ("id") on delete set null',
+    ],
+  },
+  {
+    sqlite: ['drop table if exists `transcript_segment`'],
+    postgresql: ['drop table if exists "transcript_segment" cascade'],
+  },
+);
+
+export const coreMigrations = [core0001Initial, core0002Transcripts];
