@@ -1,0 +1,144 @@
+import { CommissionSchema, loadDebateViews, type Commission, type EntityManager, type z, type debateView } from '@robian/core';
+import { runSearch, type SearchFilters } from './engine.ts';
+import { hasTerms, highlight, parseQuery, termMatcher, toFts5Query, toTsQuery, type ParsedQuery } from './query.ts';
+import type { SearchIndex } from './search-index.ts';
+import { HIGHLIGHT_FIELDS, pageOf, searchQuery, searchResponse, stableKey, type searchHighlight } from './wire.ts';
+
+function filtersOf(q: SearchFilters): SearchFilters {
+  return { type: q.type, status: q.status, commission: q.commission, depute: q.depute, date_start: q.date_start, date_end: q.date_end, has_audio: q.has_audio };
+}
+
+function describeQuery(raw: string, parsed: ParsedQuery, ranked: boolean): z.output<typeof searchResponse>['query'] {
+  const terms: string[] = [];
+  const phrases: string[] = [];
+  const excluded: string[] = [];
+  let prefix: string | null = null;
+  for (const c of parsed.clauses) {
+    for (const it of c.items) {
+      const text = it.kind === 'word' ? it.word.norm : it.words.map((w) => w.norm).join(' ');
+      if (c.negated) excluded.push(text);
+      else if (it.kind === 'phrase') phrases.push(text);
+      else {
+        terms.push(text);
+        if (it.word.prefix) prefix = text;
+      }
+    }
+  }
+  return { q: raw, mode: ranked ? 'fulltext' : 'browse', terms, phrases, excluded, prefix, ignored: parsed.ignored };
+}
+
+function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z.output<typeof searchHighlight>[] {
+  if (!hasTerms(parsed)) return [];
+  const match = termMatcher(parsed);
+  const out: z.output<typeof searchHighlight>[] = [];
+  const add = (field: (typeof HIGHLIGHT_FIELDS)[number], text: string | null | undefined, maxLength = 0) => {
+    if (!text) return;
+    const snippet = highlight(text, match, maxLength);
+    if (snippet) out.push({ field, snippet });
+  };
+  add('title', view.title);
+  add('description', view.description, 240);
+  for (const p of view.agenda_points.slice(0, 50)) if (out.filter((h) => h.field === 'agenda_points').length < 3) add('agenda_points', p, 240);
+  for (const k of view.keywords) add('keywords', k);
+  for (const t of view.tags) add('tags', t);
+  if (view.commission) {
+    add('commission', view.commission.name);
+    if (!out.some((h) => h.field === 'commission')) add('commission', view.commission.short_name);
+  }
+  for (const s of view.speakers) add('speakers', s.full_name);
+  return out;
+}
+
+async function commissionItems(em: EntityManager, ids: number[]): Promise<Map<number, Commission>> {
+  if (ids.length === 0) return new Map();
+  const rows = (await em.find(CommissionSchema, { id: { $in: ids } })) as Commission[];
+  return new Map(rows.map((c) => [c.id, c]));
+}
+
+/** Full-text search over debates, with filters, highlights and facets: `GET /api/search`. */
+export class DebateSearch {
+  readonly index: SearchIndex;
+
+  constructor(index: SearchIndex) {
+    this.index = index;
+  }
+
+  register(): void {
+    const { ctx, dialect, cache } = this.index;
+    const em = () => this.index.em();
+    const duration = ctx.metrics.histogram({
+      name: 'robian_search_duration_seconds',
+      help: 'Time to answer GET /api/search (cache misses only)',
+      labelNames: ['mode'],
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    ctx.router.route({
+      method: 'get',
+      path: '/api/search',
+      operationId: 'searchDebates',
+      summary: 'Full-text search over debates, with filters, highlights and facets',
+      description:
+        'Searches titles, descriptions, agenda points, keywords, tags, committee names and speakers. Accents and case are ignored and French words are stemmed ("retraites" finds "retraite"). Filters and pagination are those of /api/debats/. Facets count the whole result set by committee, type and year.',
+      tags: ['search'],
+      query: searchQuery,
+      responses: { 200: { description: 'A page of hits', schema: searchResponse } },
+      handler: async (_koa, { query }) => {
+        const raw = query.q ?? '';
+        const parsed = parseQuery(raw, { prefix: query.prefix });
+        const ranked = hasTerms(parsed);
+        // the compiled query (not the raw text) is the cache key: "Réforme" and "reforme " share an entry
+        const compiled = ranked ? (dialect === 'postgresql' ? toTsQuery(parsed) : toFts5Query(parsed)) : '';
+        const { q: _q, prefix: _p, ...rest } = query;
+        const key = `search:${stableKey({ ...rest, compiled } as Record<string, unknown>)}`;
+        const body = await cache.wrap(key, async () => {
+          const stop = duration.startTimer({ mode: ranked ? 'fulltext' : 'browse' });
+          const manager = em();
+          const result = await runSearch(manager, dialect, {
+            query: parsed,
+            filters: filtersOf(query),
+            page: query.page,
+            perPage: query.per_page,
+            sortBy: query.sort_by,
+            sortOrder: query.sort_order,
+          }, this.index.pool);
+          // the page's debates and the facet's committees at once (the committees on a fork: an
+          // entity manager runs one query at a time)
+          const [views, commissions] = await Promise.all([
+            // plain queries, no entity hydration: 3 ms less per page of 20 (docs/performance.md)
+            loadDebateViews(
+              manager,
+              result.hits.map((h) => h.id),
+            ),
+            commissionItems(
+              manager.fork() as unknown as EntityManager,
+              result.facets.commissions.map((f) => f.value),
+            ),
+          ]);
+          const debates = result.hits
+            .filter((h) => views.has(h.id))
+            .map((h) => {
+              const view = views.get(h.id)!;
+              return { ...view, score: h.score, highlights: highlightsOf(view, parsed) };
+            });
+          stop();
+          return {
+            debates,
+            ...pageOf(result.total, query.page, query.per_page, debates.length),
+            facets: {
+              commissions: result.facets.commissions
+                .filter((f) => commissions.has(f.value))
+                .map((f) => {
+                  const c = commissions.get(f.value)!;
+                  return { id: c.id, external_id: c.externalId, name: c.name, short_name: c.shortName ?? null, slug: c.slug, count: f.count };
+                }),
+              types: result.facets.types,
+              years: result.facets.years,
+            },
+          };
+        });
+        // the cached body may have been computed for an equivalent spelling: describe this request's own
+        return { ...body, query: describeQuery(raw, parsed, ranked) };
+      },
+    });
+  }
+}

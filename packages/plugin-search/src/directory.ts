@@ -1,0 +1,101 @@
+import { debateFilter, debateOrder, loadDebatePage, slugify, type DebateListQuery, type z } from '@robian/core';
+import { resolveName, type NameKind } from './names.ts';
+import type { SearchIndex } from './search-index.ts';
+import { pageOf, type namedListQuery } from './wire.ts';
+
+/** A committee of a list, with its number of debates. */
+export const commissionRow = (r: Record<string, unknown>) => ({
+  id: Number(r.id),
+  external_id: String(r.external_id),
+  name: String(r.name),
+  short_name: (r.short_name as string | null) ?? null,
+  slug: String(r.slug),
+  kind: (r.kind as string | null) ?? null,
+  active: r.active === true || r.active === 1 || r.active === '1',
+  debate_count: Number(r.debate_count ?? 0),
+});
+
+/** A deputy of a list, with the number of debates they spoke in. */
+export const deputyRow = (r: Record<string, unknown>) => ({
+  id: Number(r.id),
+  external_id: String(r.external_id),
+  full_name: String(r.full_name),
+  first_name: String(r.first_name),
+  last_name: String(r.last_name),
+  slug: String(r.slug),
+  political_group: (r.political_group as string | null) ?? null,
+  political_group_short: (r.political_group_short as string | null) ?? null,
+  active: r.active === true || r.active === 1 || r.active === '1',
+  debate_count: Number(r.debate_count ?? 0),
+});
+
+/** The queries the committee and deputy routes share: a page of names, and the debates of one. */
+export class Directory {
+  readonly index: SearchIndex;
+
+  constructor(index: SearchIndex) {
+    this.index = index;
+  }
+
+  async list(kind: NameKind, query: z.output<typeof namedListQuery>) {
+    const { dialect } = this.index;
+    const conn = this.index.em().getConnection();
+    const table = kind === 'commission' ? 'commission' : 'deputy';
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.q) {
+      const slug = slugify(query.q);
+      const like = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const nameColumn = kind === 'commission' ? 'name' : 'full_name';
+      const parts = [`lower(t.${nameColumn}) like ? escape '\\'`];
+      params.push(like(query.q.toLowerCase()));
+      if (slug) {
+        parts.push(`t.slug like ? escape '\\'`);
+        params.push(like(slug));
+      }
+      if (kind === 'commission') {
+        parts.push(`lower(coalesce(t.short_name, '')) like ? escape '\\'`);
+        params.push(like(query.q.toLowerCase()));
+      }
+      where.push(`(${parts.join(' or ')})`);
+    }
+    if (query.active !== undefined) {
+      where.push('t.active = ?');
+      params.push(dialect === 'sqlite' ? (query.active ? 1 : 0) : query.active);
+    }
+    const whereSql = where.length ? `where ${where.join(' and ')}` : '';
+    const count =
+      kind === 'commission'
+        ? '(select count(*) from debate d where d.commission_id = t.id)'
+        : '(select count(*) from debate_speaker ds where ds.deputy_id = t.id)';
+    const nameOrder = kind === 'commission' ? 'lower(t.name)' : 'lower(t.last_name), lower(t.first_name)';
+    const dir = query.sort_order ?? (query.sort_by === 'name' ? 'asc' : 'desc');
+    const order = query.sort_by === 'name' ? `${nameOrder.split(', ').map((c) => `${c} ${dir}`).join(', ')}, t.id ${dir}` : `debate_count ${dir}, ${nameOrder}, t.id`;
+    const offset = (query.page - 1) * query.per_page;
+    const rows = await conn.execute<Record<string, unknown>[]>(`select t.*, ${count} as debate_count from ${table} t ${whereSql} order by ${order} limit ? offset ?`, [
+      ...params,
+      query.per_page,
+      offset,
+    ]);
+    const [totalRow] = await conn.execute<{ n: number | string }[]>(`select count(*) as n from ${table} t ${whereSql}`, params);
+    return { rows, total: Number(totalRow?.n ?? 0), offset };
+  }
+
+  async debatesOf(kind: NameKind, name: string, query: DebateListQuery) {
+    const { dialect } = this.index;
+    const manager = this.index.em();
+    const id = await resolveName(manager, dialect, kind, name);
+    const conn = manager.getConnection();
+    const [row] =
+      kind === 'commission'
+        ? await conn.execute<Record<string, unknown>[]>('select t.*, (select count(*) from debate d where d.commission_id = t.id) as debate_count from commission t where t.id = ?', [id])
+        : await conn.execute<Record<string, unknown>[]>('select t.*, (select count(*) from debate_speaker ds where ds.deputy_id = t.id) as debate_count from deputy t where t.id = ?', [id]);
+    const own = kind === 'commission' ? { commission: id } : { speakers: { $some: { id } } };
+    // (`dialect` is read by the core versions whose text filter differs per database)
+    const base = debateFilter({ ...query, ...(kind === 'commission' ? { commission: undefined } : { depute: undefined }) }, { dialect } as never);
+    const where = Object.keys(base).length ? { $and: [base, own] } : own;
+    const offset = (query.page - 1) * query.per_page;
+    const { total, debates } = await loadDebatePage(manager, where as never, { orderBy: debateOrder(query), limit: query.per_page, offset });
+    return { row: row!, debates, ...pageOf(total, query.page, query.per_page, debates.length) };
+  }
+}
