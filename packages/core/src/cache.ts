@@ -93,6 +93,11 @@ export class RobianCache {
     return ns;
   }
 
+  /** Drops every namespace's entries on every instance (after a restore replaced the data under them). */
+  async invalidateAll(): Promise<void> {
+    for (const ns of this.#namespaces.values()) await ns.invalidate();
+  }
+
   /** Connects to Redis when configured. Never throws: a Redis that is down at start is retried in the background. */
   async connect(): Promise<void> {
     const url = this.#settings.redisUrl;

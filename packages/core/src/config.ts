@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
@@ -106,6 +107,7 @@ export const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_STRICT_PER_MINUTE: int(20, 0, 1_000_000),
   TRUST_PROXY: bool(false),
+  TRUSTED_PROXIES: list,
   BACKEND_CORS_ORIGINS: list,
   PROMETHEUS_METRICS: bool(true),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
@@ -140,8 +142,10 @@ export interface RobianConfig {
   rateLimitPerMinute: number;
   /** The stricter limit of the expensive and sensitive routes (extraction, auth); 0 turns it off. */
   rateLimitStrictPerMinute: number;
-  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy (client IP for the rate limiter). */
+  /** Take the client IP from X-Forwarded-For, when the peer is one of `trustedProxies` (client IP for the rate limiter). */
   trustProxy: boolean;
+  /** Addresses and CIDR ranges whose X-Forwarded-For is believed (TRUSTED_PROXIES; loopback and private ranges by default). */
+  trustedProxies: string[];
   corsOrigins: string[];
   prometheusMetrics: boolean;
   logLevel: string;
@@ -152,6 +156,20 @@ export interface RobianConfig {
 }
 
 const MIN_SECRET_LENGTH = 32;
+
+/** The proxies believed when TRUST_PROXY=true and TRUSTED_PROXIES is empty: loopback and private networks (a proxy on the host, in a container network or a LAN). */
+export const DEFAULT_TRUSTED_PROXIES = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] as const;
+
+/** `203.0.113.7`, `2001:db8::1`, `10.0.0.0/8`, `fd00::/8`. */
+export function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, extra] = entry.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig | { error: string } {
   if (url === undefined) {
@@ -230,6 +248,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       issues.push({ variable: 'BACKEND_CORS_ORIGINS', message: `expected origins such as https://app.example.org (no path), got "${origin}"` });
     }
   }
+  for (const entry of e.TRUSTED_PROXIES) {
+    if (!isAddressOrRange(entry)) issues.push({ variable: 'TRUSTED_PROXIES', message: `expected IP addresses or CIDR ranges such as 10.0.0.0/8, got "${entry}"` });
+  }
   const production = e.ENVIRONMENT === 'production';
   const secret = (name: 'SECRET_KEY' | 'ADMIN_API_KEY'): string => {
     const value = e[name];
@@ -273,6 +294,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     rateLimitStrictPerMinute: e.RATE_LIMIT_STRICT_PER_MINUTE,
     trustProxy: e.TRUST_PROXY,
+    trustedProxies: e.TRUSTED_PROXIES.length ? e.TRUSTED_PROXIES : [...DEFAULT_TRUSTED_PROXIES],
     corsOrigins: e.BACKEND_CORS_ORIGINS,
     prometheusMetrics: e.PROMETHEUS_METRICS,
     logLevel: e.LOG_LEVEL,

@@ -24,6 +24,7 @@ import { docsPlugin } from './plugins/docs.ts';
 import { systemPlugin } from './plugins/system.ts';
 import { HOST_VERSION } from './version.ts';
 import { RateLimiter, securityHeaders } from './security.ts';
+import { TrustedProxies, clientAddress } from './proxy.ts';
 
 export interface RobianOptions {
   /** Defaults to loadConfig(process.env). */
@@ -151,8 +152,9 @@ export class Robian {
   }
 
   #buildApp(requestLogging: boolean): Koa<RobianState> {
-    // behind a reverse proxy (TRUST_PROXY), the client IP comes from X-Forwarded-For
-    const app = new Koa<RobianState>({ proxy: this.config.trustProxy });
+    // Koa's own proxy mode believes X-Forwarded-For from anyone: the client address is set by
+    // clientAddress() below instead, from X-Forwarded-For only when the peer is a trusted proxy
+    const app = new Koa<RobianState>({ proxy: false });
     const kernel = this.kernel;
     const logger = this.logger;
     const metrics = kernel.metrics;
@@ -188,6 +190,9 @@ export class Robian {
     app.on('error', () => {
       /* every error is answered and logged by the first middleware */
     });
+
+    // 0. the client's address (TRUST_PROXY, TRUSTED_PROXIES)
+    app.use(clientAddress(TrustedProxies.of(this.config)) as Koa.Middleware);
 
     // 1. request id, problem+json errors, access log, metrics
     app.use(async (ctx, next) => {

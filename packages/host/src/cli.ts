@@ -8,6 +8,7 @@ import { progressReporter } from './progress.ts';
 import { seedDemo } from './seed.ts';
 import { pruneListeners } from '@robian/plugin-listeners';
 import { HOST_VERSION } from './version.ts';
+import { registerOpsCommands } from './cli-ops.ts';
 
 function instance(overrides: { migrateOnStart?: boolean; config?: RobianConfig; workers?: boolean } = {}): Robian {
   const config = overrides.config ?? loadConfig();
@@ -304,6 +305,8 @@ search
       console.log(`indexed ${n} debates in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
   });
+
+registerOpsCommands(program, withKernel);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof PluginError) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { AudioFileSchema, DebateSchema, toDebateView, type AudioFile, type Debate, type EntityManager, type PluginContext } from '@robian/core';
 import type { ExtractionJob } from './entities.ts';
@@ -104,6 +105,8 @@ export class AudioLibrary {
   async saveFile(debateId: number, r: Rendition, stored: StoredFile, durationSeconds: number | undefined): Promise<void> {
     const data = {
       storageKey: stored.key,
+      // what `robian integrity` and `robian backup` compare the bytes with later
+      checksum: await this.checksum(stored.key),
       mimeType: MIME_TYPES[r.format],
       fileSize: stored.size,
       durationSeconds: durationSeconds ?? null,
@@ -147,6 +150,13 @@ export class AudioLibrary {
     await this.invalidateDebates();
     const after = await this.em().findOne(DebateSchema, { id: debateId }, { populate: ['commission', 'speakers', 'audioFiles'] as never });
     if (after) void this.ctx.events.emit('debate.updated', { debate: toDebateView(after as Debate), previousStatus: before.status });
+  }
+
+  /** `sha256:<hex>` of a stored file (read once, just after it is written: it is still in the page cache). */
+  async checksum(key: string): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const chunk of (await this.storage.open(key)) as AsyncIterable<Buffer>) hash.update(chunk);
+    return `sha256:${hash.digest('hex')}`;
   }
 
   /** Notes a play; writes `last_played_at` at most once a minute per file. */

@@ -1,5 +1,6 @@
 import { NotFoundError, PLUGIN_API_VERSION, definePlugin, z, type RobianKernel } from '@robian/core';
 import { HOST_VERSION } from '../version.ts';
+import { registerSystemMetrics } from './system-metrics.ts';
 
 const healthView = z.object({ status: z.literal('ok'), version: z.string(), timestamp: z.string() }).meta({ id: 'Health' });
 
@@ -11,6 +12,7 @@ export function systemPlugin(kernel: RobianKernel) {
     apiVersion: PLUGIN_API_VERSION,
     description: 'Health and metrics',
     setup(ctx) {
+      registerSystemMetrics(ctx.metrics, kernel);
       ctx.router.route({
         method: 'get',
         path: '/health',
