@@ -19,3 +19,4 @@ export * from './wire.ts';
 export * from './catalog.ts';
 export * from './options.ts';
 export * from './transcripts.ts';
+export * from './transcript-formats.ts';

@@ -22,6 +22,7 @@ import {
 import { catalogPlugin } from './plugins/catalog.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { systemPlugin } from './plugins/system.ts';
+import { transcriptsPlugin } from './plugins/transcripts.ts';
 import { HOST_VERSION } from './version.ts';
 import { RateLimiter, securityHeaders } from './security.ts';
 import { TrustedProxies, clientAddress } from './proxy.ts';
@@ -115,7 +116,7 @@ export class Robian {
       ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
       ...(options.workers === undefined ? {} : { workers: options.workers }),
     });
-    if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin);
+    if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin, transcriptsPlugin);
     kernelPlugins.push(...(options.plugins ?? []));
     this.rateLimiter = new RateLimiter(this.config, this.kernel.auth, this.logger.child({ component: 'rate-limit' }));
     const access: HttpServerAccess = { attach: (fn) => this.#attach(fn) };
