@@ -1,7 +1,7 @@
-import { debateFilter, debateOrder, loadDebatePage, slugify, type DebateListQuery, type z } from '@robian/core';
+import { debateFilter, debateListQuery, debateOrder, loadDebatePage, slugify, type DebateListQuery, type z } from '@robian/core';
 import { resolveName, type NameKind } from './names.ts';
 import type { SearchIndex } from './search-index.ts';
-import { pageOf, type namedListQuery } from './wire.ts';
+import { commissionList, debatesOfCommission, debatesOfDeputy, deputyList, nameParams, namedListQuery, notFoundWithSuggestions, pageOf, stableKey } from './wire.ts';
 
 /** A committee of a list, with its number of debates. */
 export const commissionRow = (r: Record<string, unknown>) => ({
@@ -29,12 +29,89 @@ export const deputyRow = (r: Record<string, unknown>) => ({
   debate_count: Number(r.debate_count ?? 0),
 });
 
-/** The queries the committee and deputy routes share: a page of names, and the debates of one. */
+interface RouteText {
+  operationId: string;
+  summary: string;
+  description: string;
+  schema: z.ZodType;
+}
+
+/** What differs between the committee routes and the deputy routes. */
+const ROUTES: { kind: NameKind; segment: string; one: string; row: (r: Record<string, unknown>) => Record<string, unknown>; list: RouteText; debates: RouteText }[] = [
+  {
+    kind: 'commission',
+    segment: 'commissions',
+    one: 'commission',
+    row: commissionRow,
+    list: { operationId: 'listCommissions', summary: 'Committees, with their number of debates', description: 'A page of committees', schema: commissionList },
+    debates: {
+      operationId: 'listCommissionDebates',
+      summary: "A committee's debates (filters and pagination of /api/debats/)",
+      description: 'The committee and a page of its debates',
+      schema: debatesOfCommission,
+    },
+  },
+  {
+    kind: 'deputy',
+    segment: 'deputes',
+    one: 'depute',
+    row: deputyRow,
+    list: { operationId: 'listDeputies', summary: 'Deputies, with the number of debates they spoke in', description: 'A page of deputies', schema: deputyList },
+    debates: {
+      operationId: 'listDeputyDebates',
+      summary: 'The debates a deputy spoke in (filters and pagination of /api/debats/)',
+      description: 'The deputy and a page of debates',
+      schema: debatesOfDeputy,
+    },
+  },
+];
+
+/**
+ * Committees and deputies: `GET /api/commissions/`, `/api/commissions/{name}/debats`,
+ * `/api/deputes/` and `/api/deputes/{name}/debats` — one set of queries, two kinds of names.
+ */
 export class Directory {
   readonly index: SearchIndex;
 
   constructor(index: SearchIndex) {
     this.index = index;
+  }
+
+  register(): void {
+    const { ctx, cache } = this.index;
+    for (const r of ROUTES) {
+      ctx.router.route({
+        method: 'get',
+        path: `/api/${r.segment}/`,
+        operationId: r.list.operationId,
+        summary: r.list.summary,
+        tags: ['search'],
+        query: namedListQuery,
+        responses: { 200: { description: r.list.description, schema: r.list.schema } },
+        handler: async (_koa, { query }) =>
+          cache.wrap(`${r.segment}:${stableKey(query as Record<string, unknown>)}`, async () => {
+            const { rows, total } = await this.list(r.kind, query);
+            return { [r.segment]: rows.map(r.row), ...pageOf(total, query.page, query.per_page, rows.length) };
+          }),
+      });
+    }
+    for (const r of ROUTES) {
+      ctx.router.route({
+        method: 'get',
+        path: `/api/${r.segment}/{name}/debats`,
+        operationId: r.debates.operationId,
+        summary: r.debates.summary,
+        tags: ['search'],
+        params: nameParams,
+        query: debateListQuery,
+        responses: { 200: { description: r.debates.description, schema: r.debates.schema }, 404: notFoundWithSuggestions },
+        handler: async (_koa, { params, query }) =>
+          cache.wrap(`${r.one}:${encodeURIComponent(params.name)}:${stableKey(query as Record<string, unknown>)}`, async () => {
+            const { row, ...rest } = await this.debatesOf(r.kind, params.name, query);
+            return { [r.one]: r.row(row), ...rest };
+          }),
+      });
+    }
   }
 
   async list(kind: NameKind, query: z.output<typeof namedListQuery>) {

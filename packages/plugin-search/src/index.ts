@@ -1,7 +1,5 @@
 import { PLUGIN_API_VERSION, definePlugin } from '@robian/core';
-import { Committees } from './committees.ts';
 import { DebateSearch } from './debate-search.ts';
-import { Deputies } from './deputies.ts';
 import { Directory } from './directory.ts';
 import { searchMigrations } from './migrations.ts';
 import { SearchIndex } from './search-index.ts';
@@ -25,9 +23,7 @@ export const searchPlugin = definePlugin({
     await index.open();
     index.register();
     new DebateSearch(index).register();
-    const directory = new Directory(index);
-    new Committees(index, directory).register();
-    new Deputies(index, directory).register();
+    new Directory(index).register();
     return { health: () => index.health() };
   },
 });
@@ -35,8 +31,6 @@ export const searchPlugin = definePlugin({
 export { SearchIndex, type SearchService } from './search-index.ts';
 export { DebateSearch } from './debate-search.ts';
 export { Directory, commissionRow, deputyRow } from './directory.ts';
-export { Committees } from './committees.ts';
-export { Deputies } from './deputies.ts';
 export { searchQuery, searchResponse, searchHit, searchHighlight, HIGHLIGHT_FIELDS, type SearchQuery } from './wire.ts';
 export { parseQuery, toTsQuery, toFts5Query, lightStem, normalizeText, highlight, termMatcher, hasTerms, FRENCH_STOP_WORDS, MAX_QUERY_LENGTH, MAX_QUERY_WORDS, type ParsedQuery, type QueryClause, type QueryItem, type QueryWord } from './query.ts';
 export { runSearch, filterSubquery, SEARCH_PLANNER_SETTINGS, SEARCH_SORTS, type SearchRequest, type SearchPage, type SearchFilters, type SearchSort } from './engine.ts';
