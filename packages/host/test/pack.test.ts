@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 const run = promisify(execFile);
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,28 +22,56 @@ function publishablePackages(): string[] {
   });
 }
 
+const bin = (name: string) => fileURLToPath(new URL(`../../../node_modules/.bin/${name}`, import.meta.url));
+
 describe('npm packages', () => {
+  const work = mkdtempSync(join(tmpdir(), 'robian-pack-'));
+  const tarballs: string[] = [];
+  before(async () => {
+    for (const dir of publishablePackages()) {
+      const { stdout } = await run('pnpm', ['pack', '--pack-destination', work], { cwd: join(packagesDir, dir), maxBuffer: 1 << 24 });
+      const file = stdout.trim().split('\n').pop()!.trim();
+      tarballs.push(file.startsWith('/') ? file : join(work, file));
+    }
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('publish only what consumers need: dist and README, no tests, no sources, no robian-source condition', async () => {
+    for (const tarball of tarballs) {
+      const { stdout: listing } = await run('tar', ['tzf', tarball]);
+      const files = listing.trim().split('\n');
+      assert.ok(files.includes('package/dist/index.js') && files.includes('package/dist/index.d.ts'), `${tarball}: ${files.join(' ')}`);
+      assert.deepEqual(files.filter((f) => /\/(test|src)\//.test(f) || /\.test\./.test(f)), [], tarball);
+      const { stdout: manifest } = await run('tar', ['xzf', tarball, '-O', 'package/package.json']);
+      assert.doesNotMatch(manifest, /robian-source|workspace:/, `${tarball} leaks a development condition or a workspace range`);
+      const pkg = JSON.parse(manifest) as { sideEffects?: unknown; repository?: unknown; bugs?: unknown; homepage?: unknown; license?: unknown };
+      assert.equal(pkg.sideEffects, false, tarball);
+      assert.ok(pkg.repository && pkg.bugs && pkg.homepage && pkg.license, `${tarball}: repository, bugs, homepage and license`);
+    }
+  });
+
+  it('every tarball passes publint and @arethetypeswrong/cli (ESM-only profile)', { timeout: 300_000 }, async () => {
+    for (const tarball of tarballs) {
+      const lint = await run(bin('publint'), ['--strict', tarball]).catch((e: { stdout: string; stderr: string }) => ({ ...e, failed: true }));
+      assert.ok(!('failed' in lint), `publint ${tarball}:\n${lint.stdout}${lint.stderr}`);
+      const types = await run(bin('attw'), ['--profile', 'esm-only', '--format', 'ascii', tarball]).catch((e: { stdout: string; stderr: string }) => ({ ...e, failed: true }));
+      assert.ok(!('failed' in types), `attw ${tarball}:\n${types.stdout}${types.stderr}`);
+    }
+  });
+
   it('pack, install into an empty project, import, and start the host from there', { timeout: 600_000 }, async () => {
-    const work = mkdtempSync(join(tmpdir(), 'robian-pack-'));
-    try {
-      const tarballs: string[] = [];
-      for (const dir of publishablePackages()) {
-        const { stdout } = await run('pnpm', ['pack', '--pack-destination', work], { cwd: join(packagesDir, dir), maxBuffer: 1 << 24 });
-        const file = stdout.trim().split('\n').pop()!.trim();
-        tarballs.push(file.startsWith('/') ? file : join(work, file));
-      }
-      assert.ok(tarballs.some((t) => /robian-core-/.test(t)) && tarballs.some((t) => /robian-host-/.test(t)), tarballs.join(', '));
-      const project = join(work, 'app');
-      await run('mkdir', ['-p', project]);
-      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'robian-pack-check', private: true, type: 'module' }));
-      await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
-        cwd: project,
-        maxBuffer: 1 << 26,
-        env: { ...process.env, SCARF_ANALYTICS: 'false', YOUTUBE_DL_SKIP_DOWNLOAD: '1', FFMPEG_BIN: '/usr/bin/ffmpeg', npm_config_ignore_scripts: 'true' },
-      });
-      writeFileSync(
-        join(project, 'check.mjs'),
-        `import { createRobian } from '@robian/host';
+    assert.ok(tarballs.some((t) => /robian-core-/.test(t)) && tarballs.some((t) => /robian-host-/.test(t)), tarballs.join(', '));
+    const project = join(work, 'app');
+    await run('mkdir', ['-p', project]);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'robian-pack-check', private: true, type: 'module' }));
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+      cwd: project,
+      maxBuffer: 1 << 26,
+      env: { ...process.env, SCARF_ANALYTICS: 'false', YOUTUBE_DL_SKIP_DOWNLOAD: '1', FFMPEG_BIN: '/usr/bin/ffmpeg', npm_config_ignore_scripts: 'true' },
+    });
+    writeFileSync(
+      join(project, 'check.mjs'),
+      `import { createRobian } from '@robian/host';
 import { loadConfig, definePlugin, PLUGIN_API_VERSION } from '@robian/core';
 const config = loadConfig({ DATA_DIR: process.argv[2], LOG_LEVEL: 'silent' });
 const hello = definePlugin({ name: 'hello', version: '1.0.0', apiVersion: PLUGIN_API_VERSION, setup(ctx) { ctx.router.route({ method: 'get', path: '/hello', handler: () => ({ hello: 'world' }) }); } });
@@ -56,15 +84,12 @@ const hi = await (await fetch(base + '/hello')).json();
 await robian.close();
 console.log(JSON.stringify({ health: health.status, total: list.total, hi }));
 `,
-      );
-      const { stdout } = await run(process.execPath, ['check.mjs', join(work, 'data')], { cwd: project });
-      assert.deepEqual(JSON.parse(stdout.trim()), { health: 'ok', total: 0, hi: { hello: 'world' } });
-      const bin = await run(join(project, 'node_modules', '.bin', 'robian'), ['db', 'check'], { cwd: project, env: { ...process.env, DATA_DIR: join(work, 'data2'), LOG_LEVEL: 'silent' } }).catch(
-        (e: { stdout: string; code: number }) => e,
-      );
-      assert.match(bin.stdout, /applied: \d+/);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    );
+    const { stdout } = await run(process.execPath, ['check.mjs', join(work, 'data')], { cwd: project });
+    assert.deepEqual(JSON.parse(stdout.trim()), { health: 'ok', total: 0, hi: { hello: 'world' } });
+    const cli = await run(join(project, 'node_modules', '.bin', 'robian'), ['db', 'check'], { cwd: project, env: { ...process.env, DATA_DIR: join(work, 'data2'), LOG_LEVEL: 'silent' } }).catch(
+      (e: { stdout: string; code: number }) => e,
+    );
+    assert.match(cli.stdout, /applied: \d+/);
   });
 });
