@@ -121,7 +121,7 @@ export interface DebateSource {
   id: string;
   /** Human name, e.g. "Assemblée nationale". */
   name: string;
-  /** Host names this source fetches pages and media from (exact names, lower case). */
+  /** Hosts this source fetches pages and media from, lower case: `name` (ports 80 and 443), `name:port`, `name:*` (any port). */
   mediaHosts: string[];
   /** True when this source knows how to resolve the URL (a page of its video site, say). */
   canResolve(url: URL): boolean;

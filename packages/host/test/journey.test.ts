@@ -18,7 +18,7 @@ for (const mode of STORAGE_MODES) {
 
     before(async () => {
       media = await startMediaServer(await hlsFixture());
-      host = await startTestHost({ mode: mode.name, plugins: officialPlugins(), env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1', AUDIO_FORMAT: 'mp3', AUDIO_BITRATE: '64k' } });
+      host = await startTestHost({ mode: mode.name, plugins: officialPlugins(), env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', AUDIO_FORMAT: 'mp3', AUDIO_BITRATE: '64k' } });
       io = await connectIo(host.url);
       ws = await connectWs(host.url);
     });

@@ -75,9 +75,12 @@ export const optionsEnv = {
   streamThresholdBytes: 'AN_STREAM_THRESHOLD_BYTES',
 } as const;
 
-/** The host names the plugin fetches media and pages from (the DebateSource's `mediaHosts`), from the base URLs. */
+/**
+ * The hosts the plugin fetches media and pages from (the DebateSource's `mediaHosts`), from the base
+ * URLs: the name, with the port when it is not the scheme's default (the allow-list compares both).
+ */
 export function hostsOf(options: Pick<AssembleeOptions, 'videosBaseUrl' | 'hlsBaseUrl' | 'originBaseUrl'>): string[] {
-  return [...new Set([options.videosBaseUrl, options.hlsBaseUrl, options.originBaseUrl].map((u) => new URL(u).hostname.toLowerCase()))];
+  return [...new Set([options.videosBaseUrl, options.hlsBaseUrl, options.originBaseUrl].map((u) => new URL(u).host.toLowerCase()))];
 }
 
 /** host:port pairs (exact) the fetcher accepts, from the base URLs. */

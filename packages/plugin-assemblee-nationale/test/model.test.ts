@@ -216,7 +216,7 @@ describe('the video page and its data.nvs (real samples)', { skip: FIXTURES_SKIP
 describe('configuration', () => {
   it('owns the three published hosts by default, and the hosts of the configured bases otherwise', () => {
     assert.deepEqual(hostsOf(optionsSchema.parse({})), ['videos.assemblee-nationale.fr', 'videos-an.vodalys.com', 'anorigin.vodalys.com']);
-    assert.deepEqual(hostsOf(optionsSchema.parse({ videosBaseUrl: 'http://127.0.0.1:9000', hlsBaseUrl: 'http://mirror.example/hls/' })), ['127.0.0.1', 'mirror.example', 'anorigin.vodalys.com']);
+    assert.deepEqual(hostsOf(optionsSchema.parse({ videosBaseUrl: 'http://127.0.0.1:9000', hlsBaseUrl: 'http://mirror.example/hls/' })), ['127.0.0.1:9000', 'mirror.example', 'anorigin.vodalys.com']);
   });
 
   it('refuses a bad base URL and names its environment variable', async () => {

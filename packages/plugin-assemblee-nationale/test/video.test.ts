@@ -61,12 +61,12 @@ for (const mode of STORAGE_MODES) {
     it('the source declares its hosts (from the base URLs) and recognises video pages', () => {
       const source = host.robian.kernel.sources.get('assemblee-nationale');
       assert.ok(source);
-      assert.deepEqual(source.mediaHosts, ['127.0.0.1']);
+      assert.deepEqual(source.mediaHosts, [new URL(server.url).host]);
       assert.ok(source.canResolve(new URL(server.url + PAGE_PATH)));
       assert.ok(source.canResolve(new URL(`https://videos.assemblee-nationale.fr${PAGE_PATH}`)), 'the published address maps to the mirror');
       assert.equal(source.canResolve(new URL(`${server.url}/autre-page`)), false);
       assert.equal(source.canResolve(new URL(`https://example.org${PAGE_PATH}`)), false);
-      assert.ok(host.robian.kernel.sources.mediaHosts().includes('127.0.0.1'));
+      assert.ok(host.robian.kernel.sources.mediaHosts().includes(new URL(server.url).host));
     });
 
     it('resolves cheapest first: published MP3, MP4 (AAC), HLS master; chapters, speakers, meeting', async () => {

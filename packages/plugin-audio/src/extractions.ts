@@ -68,9 +68,9 @@ export class Extractions {
       throw new ProblemError(422, 'no-media', 'No media', `Debate ${id} has an invalid video_url.`);
     }
     if (!['http:', 'https:'].includes(url.protocol) || !this.audio.allowList().allows(url)) {
-      throw new ProblemError(422, 'host-not-allowed', 'Host not allowed', `The host "${url.hostname}" of this debate's video_url is not in MEDIA_ALLOWED_HOSTS: Robian only fetches media from its sources' hosts.`, {
-        host: url.hostname,
-        errors: [{ in: 'body', field: 'video_url', message: `host "${url.hostname}" is not allowed` }],
+      throw new ProblemError(422, 'host-not-allowed', 'Host not allowed', `The host "${url.host}" of this debate's video_url is not in MEDIA_ALLOWED_HOSTS (host and port): Robian only fetches media from its sources' hosts.`, {
+        host: url.host,
+        errors: [{ in: 'body', field: 'video_url', message: `host "${url.host}" is not allowed` }],
       });
     }
     const file = await r.library.file(id, rendition);

@@ -11,7 +11,9 @@ import type { AudioLibrary, CleanupReport } from './service.ts';
 import type { AudioStorage } from './storage.ts';
 import { Streaming } from './streaming.ts';
 
+export * from './allow-list.ts';
 export * from './binaries.ts';
+export * from './egress.ts';
 export * from './entities.ts';
 export * from './extractions.ts';
 export * from './jobs.ts';

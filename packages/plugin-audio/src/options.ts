@@ -1,10 +1,12 @@
 import { option, z } from '@robian/core';
 
 const { bool, int } = option;
-const list = option.list(z.string().regex(/^(\*\.)?[a-z0-9.:[\]-]+$/i, 'expected host names such as videos.assemblee-nationale.fr or *.example.org'));
+const list = option.list(
+  z.string().regex(/^(\*\.)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(:(\d{1,5}|\*))?$/i, 'expected host names such as videos.assemblee-nationale.fr, *.example.org, media.example.org:8443 or 127.0.0.1:* (no port: 80 and 443 only)'),
+);
 
 export const audioOptions = z.object({
-  /** Hosts that may be fetched besides the registered sources' `mediaHosts` (MEDIA_ALLOWED_HOSTS). */
+  /** Hosts that may be fetched besides the registered sources' `mediaHosts` (MEDIA_ALLOWED_HOSTS); `host` = ports 80/443, `host:port`, `host:*`. */
   allowedHosts: list,
   /** Refuse unsigned audio and download URLs (REQUIRE_SIGNED_URLS). */
   requireSignedUrls: bool(false),

@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
 import type { MediaCandidate, SourceRegistry } from '@robian/core';
+import type { HostAllowList } from './allow-list.ts';
 import type { Binaries } from './binaries.ts';
+import { egressEnv } from './egress.ts';
 import { run } from './process.ts';
 import { MASTER, isMaster, outputArgs, storageKey, type Rendition } from './renditions.ts';
 import type { AudioStorage, StoredFile } from './storage.ts';
@@ -12,28 +14,6 @@ export class ExtractionError extends Error {
     super(message);
     this.name = 'ExtractionError';
     this.permanent = permanent;
-  }
-}
-
-/** The host allow-list: exact names, or `*.example.org` for a domain and its subdomains. */
-export class HostAllowList {
-  readonly #exact = new Set<string>();
-  readonly #suffixes: string[] = [];
-  constructor(entries: string[]) {
-    for (const raw of entries) {
-      const e = raw.trim().toLowerCase();
-      if (!e) continue;
-      if (e.startsWith('*.')) this.#suffixes.push(e.slice(1));
-      else this.#exact.add(e);
-    }
-  }
-  allows(url: URL): boolean {
-    const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-    if (this.#exact.has(host)) return true;
-    return this.#suffixes.some((s) => host.endsWith(s) || host === s.slice(1));
-  }
-  list(): string[] {
-    return [...this.#exact, ...this.#suffixes.map((s) => `*${s}`)];
   }
 }
 
@@ -51,13 +31,14 @@ export interface Probe {
 const isRemote = (input: string) => /^https?:\/\//i.test(input);
 /** Network inputs: give up on a silent server after 30 s instead of hanging until the job timeout. */
 /** Remote inputs may only use network protocols: a playlist cannot make FFmpeg read local files. */
-const REMOTE_PROTOCOLS = ['-protocol_whitelist', 'http,https,tcp,tls,crypto'];
-const inputArgs = (input: string) => (isRemote(input) ? [...REMOTE_PROTOCOLS, '-rw_timeout', '30000000', '-i', input] : ['-i', input]);
+const REMOTE_PROTOCOLS = ['-protocol_whitelist', 'http,https,tcp,tls,crypto,httpproxy'];
+/** Remote inputs go through Robian's egress proxy (egress.ts): every request, redirects and HLS segments included, is checked there. */
+const remoteArgs = (proxy: string) => [...REMOTE_PROTOCOLS, '-http_proxy', proxy, '-rw_timeout', '30000000'];
 
 const failureText = (what: string, tail: string[]) => `${what}${tail.length ? `: ${tail.slice(-6).join(' | ')}` : ''}`;
 
 /** Errors in FFmpeg's / yt-dlp's words that no retry will fix. */
-const PERMANENT = /404 Not Found|403 Forbidden|410 Gone|Invalid data found|Unsupported URL|does not contain any stream|matches no streams|Stream map .* matches no|no audio|Unable to extract|not allowed/i;
+const PERMANENT = /404 Not Found|403 Forbidden|robian egress proxy|410 Gone|Invalid data found|Unsupported URL|does not contain any stream|matches no streams|Stream map .* matches no|no audio|Unable to extract|not allowed/i;
 
 export interface ExtractOptions {
   debateId: number;
@@ -92,8 +73,11 @@ export class Extractor {
   readonly sources: SourceRegistry;
   readonly allowList: () => HostAllowList;
   readonly threads: number;
+  /** The egress proxy's URL (`MediaEgressProxy.url`); remote media is never fetched without it. */
+  readonly egress: () => string | undefined;
 
-  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number }) {
+  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined }) {
+    this.egress = o.egress;
     this.binaries = o.binaries;
     this.storage = o.storage;
     this.sources = o.sources;
@@ -106,9 +90,20 @@ export class Extractor {
     return this.binaries.ffmpeg.path;
   }
 
+  /** FFmpeg's input arguments for a path or URL (remote: through the egress proxy). */
+  inputArgs(input: string): string[] {
+    return isRemote(input) ? [...remoteArgs(this.proxy()), '-i', input] : ['-i', input];
+  }
+
+  proxy(): string {
+    const url = this.egress();
+    if (!url) throw new ExtractionError('the media egress proxy is not running: remote media is not fetched without it');
+    return url;
+  }
+
   checkHost(url: URL, what: string): void {
     if (!['http:', 'https:'].includes(url.protocol)) throw new ExtractionError(`${what} ${url.protocol}// URLs are not fetched`, true);
-    if (!this.allowList().allows(url)) throw new ExtractionError(`${what} host "${url.hostname}" is not in MEDIA_ALLOWED_HOSTS`, true);
+    if (!this.allowList().allows(url)) throw new ExtractionError(`${what} host "${url.host}" is not in MEDIA_ALLOWED_HOSTS (host and port)`, true);
   }
 
   /** The media inputs for a page or media URL, cheapest for the rendition first. */
@@ -145,9 +140,11 @@ export class Extractor {
   async ytdlp(url: URL, signal: AbortSignal): Promise<MediaCandidate> {
     const bin = this.binaries.ytdlp.path;
     if (!bin) throw new ExtractionError(`no source plugin resolves ${url.hostname} pages and yt-dlp is not available`, true);
-    const r = await run(bin, ['--dump-single-json', '--no-playlist', '--no-warnings', '--no-progress', '--socket-timeout', '30', '-f', 'bestaudio/best', '--', url.href], {
+    const proxy = this.proxy();
+    const r = await run(bin, ['--dump-single-json', '--no-playlist', '--no-warnings', '--no-progress', '--ignore-config', '--proxy', proxy, '--socket-timeout', '30', '-f', 'bestaudio/best', '--', url.href], {
       signal,
       captureStdout: true,
+      env: egressEnv(proxy),
     });
     if (r.code !== 0) throw new ExtractionError(failureText(`yt-dlp could not resolve ${url.href}`, r.stderrTail), PERMANENT.test(r.stderrTail.join('\n')));
     let info: { url?: string; acodec?: string; abr?: number; protocol?: string; ext?: string };
@@ -164,8 +161,9 @@ export class Extractor {
   async probe(input: string, signal: AbortSignal): Promise<Probe> {
     const bin = this.binaries.ffprobe.path;
     if (!bin) throw new ExtractionError(`ffprobe is not available (${this.binaries.ffprobe.error ?? 'not found'})`);
-    const args = ['-v', 'error', ...(isRemote(input) ? [...REMOTE_PROTOCOLS, '-rw_timeout', '30000000'] : []), '-select_streams', 'a:0', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', input];
-    const r = await run(bin, args, { signal, captureStdout: true });
+    const remote = isRemote(input);
+    const args = ['-v', 'error', ...(remote ? remoteArgs(this.proxy()) : []), '-select_streams', 'a:0', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', input];
+    const r = await run(bin, args, { signal, captureStdout: true, ...(remote ? { env: egressEnv(this.proxy()) } : {}) });
     if (r.code !== 0) throw new ExtractionError(failureText(`ffprobe could not read ${input}`, r.stderrTail), PERMANENT.test(r.stderrTail.join('\n')));
     const out = JSON.parse(r.stdout || '{}') as { streams?: { codec_name?: string }[]; format?: { duration?: string } };
     const d = Number(out.format?.duration);
@@ -184,7 +182,7 @@ export class Extractor {
       '-progress',
       'pipe:1',
       '-nostats',
-      ...inputArgs(input),
+      ...this.inputArgs(input),
       ...(this.threads > 0 ? ['-threads', String(this.threads)] : []),
       ...outputArgs(rendition, copy),
       tmp,
@@ -196,6 +194,7 @@ export class Extractor {
     try {
       const r = await run(this.ffmpeg, args, {
         signal,
+        ...(isRemote(input) ? { env: egressEnv(this.proxy()) } : {}),
         onLine: (line) => {
           if (line === 'progress=end') ended = true;
           if (!line.startsWith('out_time_us=')) return;

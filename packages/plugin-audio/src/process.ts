@@ -16,6 +16,8 @@ export interface RunOptions {
   captureStdout?: boolean;
   maxStdoutBytes?: number;
   tailLines?: number;
+  /** The child's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -23,13 +25,13 @@ export interface RunOptions {
  * (SIGTERM, then SIGKILL after 2 s) and rejects with the signal's reason.
  */
 export function run(bin: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const { signal, onLine, captureStdout = false, maxStdoutBytes = 16 << 20, tailLines = 12 } = options;
+  const { signal, onLine, captureStdout = false, maxStdoutBytes = 16 << 20, tailLines = 12, env } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       return;
     }
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false, windowsHide: true });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false, windowsHide: true, ...(env ? { env } : {}) });
     let stdout = '';
     let partial = '';
     let stderr = '';

@@ -3,7 +3,9 @@ import { DebateSchema, NotFoundError, ProblemError, type PluginContext, type Plu
 import { findBinaries, type Binaries } from './binaries.ts';
 import { JobStore } from './jobs.ts';
 import type { AudioOptions } from './options.ts';
-import { Extractor, HostAllowList } from './pipeline.ts';
+import { HostAllowList } from './allow-list.ts';
+import { MediaEgressProxy } from './egress.ts';
+import { Extractor } from './pipeline.ts';
 import { MASTER, isMaster } from './renditions.ts';
 import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
 import { AudioLibrary } from './service.ts';
@@ -26,9 +28,12 @@ export interface AudioParts {
 export class AudioRuntime {
   readonly ctx: PluginContext<AudioOptions>;
   #parts: AudioParts | undefined;
+  /** Every request FFmpeg and yt-dlp make goes through it (egress.ts); started with the workers. */
+  readonly egress: MediaEgressProxy;
 
   constructor(ctx: PluginContext<AudioOptions>) {
     this.ctx = ctx;
+    this.egress = new MediaEgressProxy(() => this.allowList(), ctx.logger);
   }
 
   get options(): AudioOptions {
@@ -70,7 +75,8 @@ export class AudioRuntime {
     ctx.events.on('extraction.started', (e) => follow(() => library.moveStatus(e.debate_id, ['termine', 'erreur'], 'extraction')));
     ctx.events.on('extraction.failed', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'erreur', { onlyWithoutAudio: true })));
     ctx.events.on('extraction.cancelled', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'termine', { onlyWithoutAudio: true })));
-    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads });
+    if (o.workers && ctx.workers) await this.egress.start();
+    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url });
     const scheduler = o.workers && ctx.workers
       ? new ExtractionScheduler({
           store,
@@ -119,6 +125,7 @@ export class AudioRuntime {
   async stop(): Promise<void> {
     const parts = this.#parts;
     if (parts?.scheduler) await parts.scheduler.stop();
+    await this.egress.stop();
     if (parts?.storage instanceof LocalAudioStorage) parts.storage.closeIdle();
     this.#parts = undefined;
   }
@@ -136,6 +143,7 @@ export class AudioRuntime {
       workers: r.scheduler ? { concurrency: this.ctx.config.maxConcurrentExtractions, running_here: r.scheduler.running, owner: r.scheduler.owner } : { concurrency: 0 },
       jobs: counts,
       allowed_hosts: this.allowList().list(),
+      egress: { proxy: this.egress.url ?? null, refused: this.egress.refused.length },
       ...(usable ? {} : { detail: 'ffmpeg/ffprobe not found: set FFMPEG_PATH (and FFPROBE_PATH) or install them on PATH' }),
     };
   }

@@ -166,8 +166,8 @@ for (const mode of STORAGE_MODES) {
       const res = await host.request(`/api/debats/${id}/extract`, { method: 'POST', json: { format: 'mp3' } });
       assert.equal(res.status, 422);
       const problem = (await res.json()) as { detail: string; host: string };
-      assert.equal(problem.host, 'localhost');
-      assert.match(problem.detail, /"localhost"/);
+      assert.equal(problem.host, `localhost:${port}`);
+      assert.match(problem.detail, new RegExp(`"localhost:${port}"`));
       assert.deepEqual((await streaming(host, id)).renditions, []);
     });
 

@@ -140,7 +140,7 @@ export function testSourcePlugin(mediaBase: () => string) {
       ctx.sources.register({
         id: 'test-source',
         name: 'Test source',
-        mediaHosts: ['127.0.0.1'],
+        mediaHosts: ['127.0.0.1:*'],
         canResolve: (url) => url.pathname.startsWith('/source/'),
         resolve: async (url) => {
           const slow = url.pathname.startsWith('/source/slow');

@@ -37,7 +37,7 @@ describe('/health/detailed', () => {
   });
 
   it('is under the host’s strict rate limit: extraction requests per client and minute (429 with Retry-After)', async () => {
-    const host = await startTestHost({ env: { RATE_LIMIT_STRICT_PER_MINUTE: '2', MEDIA_ALLOWED_HOSTS: '127.0.0.1', AUDIO_WORKERS: 'false' }, plugins: [audioPlugin] });
+    const host = await startTestHost({ env: { RATE_LIMIT_STRICT_PER_MINUTE: '2', MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', AUDIO_WORKERS: 'false' }, plugins: [audioPlugin] });
     try {
       const id = await createDebate(host, { video_url: 'http://127.0.0.1:9/media/master.m3u8' });
       assert.equal((await extract(host, id, { format: 'mp3' })).status, 202);
@@ -85,7 +85,7 @@ for (const mode of STORAGE_MODES) {
     let host: TestHost;
     before(async () => {
       media = await startMediaServer(fixture);
-      env = await createTestEnvironment(mode.name, { MEDIA_ALLOWED_HOSTS: '127.0.0.1', EXTRACTION_POLL_INTERVAL_MS: '100' });
+      env = await createTestEnvironment(mode.name, { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', EXTRACTION_POLL_INTERVAL_MS: '100' });
       host = await startTestHost({ environment: env, plugins: [audioPlugin] });
     });
     after(async () => {

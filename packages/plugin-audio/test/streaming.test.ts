@@ -22,7 +22,7 @@ describe('audio streaming: ranges, validators, download', () => {
 
   before(async () => {
     media = await startMediaServer(fixture);
-    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1', EXTRACTION_POLL_INTERVAL_MS: '100' }, plugins: [audioPlugin] });
+    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', EXTRACTION_POLL_INTERVAL_MS: '100' }, plugins: [audioPlugin] });
     id = await createDebate(host, { title: 'Séance du 20 novembre : « Budget » / État', video_url: `${media.url}/media/master.m3u8` });
     await extract(host, id, { format: 'aac' });
     const r = await waitRendition(host, id, 'aac', 'source', ['ready', 'failed']);
@@ -208,7 +208,7 @@ describe('REQUIRE_SIGNED_URLS=true', () => {
   let id: number;
   before(async () => {
     media = await startMediaServer(fixture);
-    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1', REQUIRE_SIGNED_URLS: 'true', EXTRACTION_POLL_INTERVAL_MS: '100' }, plugins: [audioPlugin] });
+    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', REQUIRE_SIGNED_URLS: 'true', EXTRACTION_POLL_INTERVAL_MS: '100' }, plugins: [audioPlugin] });
     id = await createDebate(host, { video_url: `${media.url}/media/master.m3u8` });
     await extract(host, id, { format: 'aac' });
     assert.equal((await waitRendition(host, id, 'aac', 'source', ['ready', 'failed'])).status, 'ready');

@@ -129,9 +129,21 @@ describe('serving ranges without streams', () => {
 
 describe('allow-list', () => {
   it('matches exact names and *.domain, case-insensitively, ignoring ports', () => {
-    const list = new HostAllowList(['videos.assemblee-nationale.fr', '*.example.org', ' 127.0.0.1 ']);
+    const list = new HostAllowList(['videos.assemblee-nationale.fr', '*.example.org', ' 127.0.0.1:8080 ', 'media.example.net:*', '[::1]:9000']);
     assert.ok(list.allows(new URL('https://VIDEOS.assemblee-nationale.fr/x')));
+    assert.ok(list.allows(new URL('http://videos.assemblee-nationale.fr:80/x')));
     assert.ok(list.allows(new URL('http://127.0.0.1:8080/a.m3u8')));
+    // ports count (issue #11): a bare name allows the default ports only
+    assert.ok(!list.allows(new URL('https://videos.assemblee-nationale.fr:8771/x')));
+    assert.ok(!list.allows(new URL('http://127.0.0.1:8081/a.m3u8')));
+    assert.ok(!list.allows(new URL('http://127.0.0.1/a.m3u8')));
+    assert.ok(!list.allows(new URL('http://cdn.example.org:6379/')));
+    assert.ok(list.allows(new URL('http://media.example.net:6379/')));
+    assert.ok(list.allows(new URL('http://[::1]:9000/')));
+    assert.ok(!list.allows(new URL('http://[::1]:9001/')));
+    assert.ok(!list.allows(new URL('file:///etc/passwd')));
+    assert.ok(list.allowsOrigin('videos.assemblee-nationale.fr', 443));
+    assert.ok(!list.allowsOrigin('videos.assemblee-nationale.fr', 22));
     assert.ok(list.allows(new URL('https://cdn.example.org/a')));
     assert.ok(list.allows(new URL('https://example.org/a')));
     assert.ok(!list.allows(new URL('https://example.org.evil.net/a')));
