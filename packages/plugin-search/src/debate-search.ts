@@ -1,30 +1,12 @@
 import { CommissionSchema, loadDebateViews, type Commission, type EntityManager, type z, type debateView } from '@robian/core';
 import { runSearch, type SearchFilters } from './engine.ts';
 import { hasTerms, highlight, parseQuery, termMatcher, toFts5Query, toTsQuery, type ParsedQuery } from './query.ts';
+import type { MomentSearch } from './moment-search.ts';
 import type { SearchIndex } from './search-index.ts';
-import { HIGHLIGHT_FIELDS, pageOf, searchQuery, searchResponse, stableKey, type searchHighlight } from './wire.ts';
+import { HIGHLIGHT_FIELDS, describeQuery, pageOf, searchQuery, searchResponse, stableKey, type searchHighlight } from './wire.ts';
 
 function filtersOf(q: SearchFilters): SearchFilters {
   return { type: q.type, status: q.status, commission: q.commission, depute: q.depute, date_start: q.date_start, date_end: q.date_end, has_audio: q.has_audio };
-}
-
-function describeQuery(raw: string, parsed: ParsedQuery, ranked: boolean): z.output<typeof searchResponse>['query'] {
-  const terms: string[] = [];
-  const phrases: string[] = [];
-  const excluded: string[] = [];
-  let prefix: string | null = null;
-  for (const c of parsed.clauses) {
-    for (const it of c.items) {
-      const text = it.kind === 'word' ? it.word.norm : it.words.map((w) => w.norm).join(' ');
-      if (c.negated) excluded.push(text);
-      else if (it.kind === 'phrase') phrases.push(text);
-      else {
-        terms.push(text);
-        if (it.word.prefix) prefix = text;
-      }
-    }
-  }
-  return { q: raw, mode: ranked ? 'fulltext' : 'browse', terms, phrases, excluded, prefix, ignored: parsed.ignored };
 }
 
 function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z.output<typeof searchHighlight>[] {
@@ -59,8 +41,11 @@ async function commissionItems(em: EntityManager, ids: number[]): Promise<Map<nu
 export class DebateSearch {
   readonly index: SearchIndex;
 
-  constructor(index: SearchIndex) {
+  readonly moments: MomentSearch | undefined;
+
+  constructor(index: SearchIndex, moments?: MomentSearch) {
     this.index = index;
+    this.moments = moments;
   }
 
   register(): void {
@@ -114,11 +99,13 @@ export class DebateSearch {
               result.facets.commissions.map((f) => f.value),
             ),
           ]);
+          // the best moments of each hit, where its transcript says the words
+          const moments = this.moments ? await this.moments.forDebates(parsed, query, result.hits.map((h) => h.id)) : new Map();
           const debates = result.hits
             .filter((h) => views.has(h.id))
             .map((h) => {
               const view = views.get(h.id)!;
-              return { ...view, score: h.score, highlights: highlightsOf(view, parsed) };
+              return { ...view, score: h.score, highlights: highlightsOf(view, parsed), moments: moments.get(h.id) ?? [] };
             });
           stop();
           return {

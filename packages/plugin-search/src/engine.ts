@@ -71,7 +71,7 @@ export function filterSubquery(em: EntityManager, filters: SearchFilters, dialec
  * core's `debateFilter` (so the end-of-day rule of `date_end` is the same), walked clause by clause.
  * Anything else it returns (a shape this does not know) leaves the filter to the sub-query.
  */
-function directFilter(filters: SearchFilters): { sql: string[]; params: unknown[] } | undefined {
+export function directFilter(filters: SearchFilters): { sql: string[]; params: unknown[] } | undefined {
   const direct: SearchFilters = {};
   if (filters.type !== undefined) direct.type = filters.type;
   if (filters.date_start !== undefined) direct.date_start = filters.date_start;

@@ -1,4 +1,5 @@
 import { sqlMigration } from '@robian/core';
+import { search0004Moments } from './moment-migrations.ts';
 
 /*
  * The search index lives outside the entity metadata (MikroORM knows nothing of it), and is kept in
@@ -278,4 +279,4 @@ $fn$`,
   },
 );
 
-export const searchMigrations = [search0001Index, search0002Year, search0003Deferred];
+export const searchMigrations = [search0001Index, search0002Year, search0003Deferred, search0004Moments];

@@ -224,7 +224,7 @@ export function hasTerms(q: ParsedQuery): boolean {
 
 // --- PostgreSQL ----------------------------------------------------------------------------------
 
-const pgLexeme = (w: QueryWord) => `'${w.norm.replace(/'/g, "''").replace(/\\/g, '\\\\')}'${w.prefix ? ':*' : ''}`;
+export const pgLexeme = (w: QueryWord) => `'${w.norm.replace(/'/g, "''").replace(/\\/g, '\\\\')}'${w.prefix ? ':*' : ''}`;
 
 /**
  * The argument of `to_tsquery('french', …)`: normalised words (letters and digits only, quoted),
@@ -252,14 +252,14 @@ function shortForms(w: QueryWord): string[] {
   return [...new Set([w.norm, base, `${base}s`, `${base}x`, `${base}e`, `${base}es`])];
 }
 
-function ftsWord(w: QueryWord): string {
+export function ftsWord(w: QueryWord): string {
   if (w.prefix) return `${fts(lightStem(w.norm).length >= MIN_PREFIX_STEM ? lightStem(w.norm) : w.norm)}*`;
   if (w.stem.length >= MIN_PREFIX_STEM) return `${fts(w.stem)}*`;
   const forms = shortForms(w);
   return forms.length === 1 ? fts(forms[0]!) : `(${forms.map(fts).join(' OR ')})`;
 }
 
-function ftsPhraseWord(w: QueryWord): string {
+export function ftsPhraseWord(w: QueryWord): string {
   // inside a phrase only one form per position is possible: the stem as a prefix, or the word itself
   return w.stem.length >= MIN_PREFIX_STEM && !FRENCH_STOP_WORDS.has(w.norm) ? `${fts(w.stem)}*` : fts(w.norm);
 }

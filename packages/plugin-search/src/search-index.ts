@@ -47,8 +47,12 @@ export class SearchIndex implements SearchService {
   /** PostgreSQL: connections of their own that start with the planner settings search needs (docs/decisions.md § Search 11). */
   pool: SessionPool | undefined;
 
-  constructor(ctx: PluginContext) {
+  /** Matches counted, faceted and ranked exactly (the plugin's `exactLimit`, SEARCH_EXACT_LIMIT). */
+  readonly exactLimit: number;
+
+  constructor(ctx: PluginContext, exactLimit = 5000) {
     this.ctx = ctx;
+    this.exactLimit = exactLimit;
     this.dialect = dialectOfConfig(ctx.config);
     this.cache = ctx.cache.namespace('search', ctx.config.cacheTtl.search);
   }
@@ -71,6 +75,7 @@ export class SearchIndex implements SearchService {
     this.ctx.events.on('debate.updated', invalidate);
     this.ctx.events.on('debate.deleted', invalidate);
     this.ctx.events.on('import.completed', invalidate);
+    this.ctx.events.on('transcript.updated', invalidate);
     this.ctx.services.provide('search', { reindex: () => this.reindex(), status: () => this.status() });
   }
 

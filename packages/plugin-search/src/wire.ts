@@ -1,6 +1,6 @@
 import { commissionView, debateListQuery, debateView, deputyView, z } from '@robian/core';
 import { SEARCH_SORTS } from './engine.ts';
-import { MAX_QUERY_LENGTH } from './query.ts';
+import { MAX_QUERY_LENGTH, type ParsedQuery } from './query.ts';
 
 // The wire shapes of the search routes: queries, views and the helpers every listing shares.
 
@@ -40,16 +40,52 @@ export const searchHighlight = z
   })
   .meta({ id: 'SearchHighlight' });
 
+export const momentSpeaker = z
+  .object({
+    name: z.string().nullable(),
+    deputy_id: z.string().nullable(),
+    deputy: z.object({ id: z.string(), external_id: z.string(), full_name: z.string(), slug: z.string(), political_group_short: z.string().nullable() }).nullable(),
+  })
+  .meta({ id: 'MomentSpeaker' });
+
+export const momentView = z
+  .object({
+    segment_id: z.string(),
+    debate_id: z.string(),
+    position: z.number().int(),
+    start_seconds: z.number(),
+    end_seconds: z.number(),
+    speaker: momentSpeaker,
+    snippet: z.string().meta({ description: 'HTML-escaped text with the matching words in <mark>…</mark>' }),
+    score: z.number().nullable(),
+    stream_url: z.string().nullable().meta({ description: 'The audio from this moment on: the audio route with a media-fragment `#t=<start>` (null when the debate has no audio yet)' }),
+    transcript_url: z.string(),
+  })
+  .meta({ id: 'Moment' });
+
 export const searchHit = debateView
   .extend({
     score: z.number().nullable().meta({ description: 'Relevance (higher is better); null without search words' }),
     highlights: z.array(searchHighlight),
+    moments: z.array(momentView).meta({ description: 'The best matching moments of its transcript (at most 3), best first' }),
   })
   .meta({ id: 'SearchHit' });
 
 const facetCommission = z
   .object({ id: z.number().int(), external_id: z.string(), name: z.string(), short_name: z.string().nullable(), slug: z.string(), count: z.number().int() })
   .meta({ id: 'SearchFacetCommission' });
+
+export const searchQueryInfo = z
+  .object({
+    q: z.string(),
+    mode: z.enum(['fulltext', 'browse']).meta({ description: 'browse: no usable word, the filters alone apply' }),
+    terms: z.array(z.string()).meta({ description: 'Required words (normalised)' }),
+    phrases: z.array(z.string()),
+    excluded: z.array(z.string()),
+    prefix: z.string().nullable().meta({ description: 'The word completed as a prefix' }),
+    ignored: z.array(z.string()).meta({ description: 'Words left out: stop words, words past the 32nd' }),
+  })
+  .meta({ id: 'SearchQueryInfo' });
 
 export const searchResponse = z
   .object({
@@ -64,17 +100,7 @@ export const searchResponse = z
       types: z.array(z.object({ value: z.string(), count: z.number().int() })),
       years: z.array(z.object({ value: z.number().int(), count: z.number().int() })),
     }),
-    query: z
-      .object({
-        q: z.string(),
-        mode: z.enum(['fulltext', 'browse']).meta({ description: 'browse: no usable word, the filters alone apply' }),
-        terms: z.array(z.string()).meta({ description: 'Required words (normalised)' }),
-        phrases: z.array(z.string()),
-        excluded: z.array(z.string()),
-        prefix: z.string().nullable().meta({ description: 'The word completed as a prefix' }),
-        ignored: z.array(z.string()).meta({ description: 'Words left out: stop words, words past the 32nd' }),
-      })
-      .meta({ id: 'SearchQueryInfo' }),
+    query: searchQueryInfo,
   })
   .meta({ id: 'SearchResults' });
 
@@ -130,3 +156,24 @@ export function pageOf(total: number, page: number, perPage: number, count: numb
   const offset = (page - 1) * perPage;
   return { total, page, per_page: perPage, has_next: offset + count < total, has_prev: page > 1 };
 }
+
+/** What the search understood of `q`. */
+export function describeQuery(raw: string, parsed: ParsedQuery, ranked: boolean): z.output<typeof searchQueryInfo> {
+  const terms: string[] = [];
+  const phrases: string[] = [];
+  const excluded: string[] = [];
+  let prefix: string | null = null;
+  for (const c of parsed.clauses) {
+    for (const it of c.items) {
+      const text = it.kind === 'word' ? it.word.norm : it.words.map((w) => w.norm).join(' ');
+      if (c.negated) excluded.push(text);
+      else if (it.kind === 'phrase') phrases.push(text);
+      else {
+        terms.push(text);
+        if (it.word.prefix) prefix = text;
+      }
+    }
+  }
+  return { q: raw, mode: ranked ? 'fulltext' : 'browse', terms, phrases, excluded, prefix, ignored: parsed.ignored };
+}
+

@@ -1,0 +1,159 @@
+import { CommissionSchema, DeputySchema, commissionMatch, deputyMatch, type Dialect, type EntityManager, type SessionPool } from '@robian/core';
+import { directFilter, filterSubquery, type SearchFilters } from './engine.ts';
+import { toMomentFts5Query, toMomentTsQuery } from './moment-query.ts';
+import { hasTerms, type ParsedQuery } from './query.ts';
+
+/** What a moment search narrows to: the debate filters, and `depute` meaning "said by this deputy". */
+export interface MomentRequest {
+  query: ParsedQuery;
+  filters: SearchFilters;
+  /** Only these debates (the moments of `/api/search`'s hits). */
+  debateIds?: readonly number[];
+  page: number;
+  perPage: number;
+  /** Matches counted, faceted and ranked exactly; beyond, the most recent ones (see docs/search.md). */
+  exactLimit: number;
+  /** Top moments per debate (with `debateIds`): at most this many per debate. */
+  perDebate?: number;
+  facets?: boolean;
+}
+
+export interface MomentRow {
+  segment_id: number;
+  debate_id: number;
+  score: number | null;
+}
+
+export interface MomentPage {
+  hits: MomentRow[];
+  /** Exact when `total_exact`; else a lower bound (the matches looked at). */
+  total: number;
+  total_exact: boolean;
+  facets: { speakers: { deputy_id: number | null; name: string; count: number }[]; debates: { debate_id: number; count: number }[] };
+}
+
+const FACET_SIZE = 20;
+
+interface Compiled {
+  /** `from … where …` of the matching moments, with columns m_segment, m_debate, m_date, m_deputy, m_speaker, m_score. */
+  select: string;
+  params: unknown[];
+}
+
+/** Ids named by a filter value, or undefined when the filter is absent. */
+async function idsOf(em: EntityManager, kind: 'commission' | 'deputy', value: string | undefined): Promise<number[] | undefined> {
+  if (value === undefined || value.trim() === '') return undefined;
+  const rows = (await em.fork().find((kind === 'commission' ? CommissionSchema : DeputySchema) as never, (kind === 'commission' ? commissionMatch(value) : deputyMatch(value)) as never, { fields: ['id'] as never })) as { id: number }[];
+  return rows.map((r) => Number(r.id));
+}
+
+async function compile(em: EntityManager, dialect: Dialect, request: MomentRequest): Promise<Compiled | null> {
+  const ranked = hasTerms(request.query);
+  const { commission, depute, type: _t, date_start: _s, date_end: _e, ...rest } = request.filters;
+  const [commissions, deputies] = await Promise.all([idsOf(em, 'commission', commission), idsOf(em, 'deputy', depute)]);
+  if ((commissions && commissions.length === 0) || (deputies && deputies.length === 0)) return null;
+  const params: unknown[] = [];
+  const where: string[] = [];
+  let select: string;
+  const direct = directFilter({ type: request.filters.type, date_start: request.filters.date_start, date_end: request.filters.date_end });
+  if (dialect === 'postgresql') {
+    const tsquery = ranked ? toMomentTsQuery(request.query) : undefined;
+    select = `select m.segment_id as m_segment, m.debate_id as m_debate, m.date as m_date, m.deputy_id as m_deputy, m.speaker as m_speaker, ${
+      tsquery ? "ts_rank(m.document, to_tsquery('french', ?))" : 'null'
+    } as m_score from search_moment m`;
+    if (tsquery) {
+      params.push(tsquery);
+      where.push("m.document @@ to_tsquery('french', ?)");
+      params.push(tsquery);
+    }
+    if (direct) {
+      where.push(...direct.sql.map((c) => c.replace(/^s\./, 'm.')));
+      params.push(...direct.params);
+    } else throw new Error('unexpected filter shape');
+    if (commissions) where.push(`m.commission_id in (${commissions.map(() => '?').join(', ')})`), params.push(...commissions);
+    if (deputies) where.push(`m.deputy_id in (${deputies.map(() => '?').join(', ')})`), params.push(...deputies);
+    if (request.debateIds) where.push(`m.debate_id in (${request.debateIds.map(() => '?').join(', ')})`), params.push(...request.debateIds);
+  } else {
+    const match = ranked ? toMomentFts5Query(request.query) : undefined;
+    select = match
+      ? 'select f.rowid as m_segment, t.debate_id as m_debate, d.date as m_date, t.deputy_id as m_deputy, coalesce(t.speaker_name, p.full_name) as m_speaker, (-bm25(search_moment_fts, 4.0, 1.0)) as m_score from search_moment_fts f join transcript_segment t on t.id = f.rowid join debate d on d.id = t.debate_id left join deputy p on p.id = t.deputy_id'
+      : 'select t.id as m_segment, t.debate_id as m_debate, d.date as m_date, t.deputy_id as m_deputy, coalesce(t.speaker_name, p.full_name) as m_speaker, null as m_score from transcript_segment t join debate d on d.id = t.debate_id left join deputy p on p.id = t.deputy_id';
+    if (match) where.push('search_moment_fts match ?'), params.push(match);
+    // a phrase is matched in `span` (own text and the next cue's beginning): it must start in the own
+    // text, else the next moment says it (FTS5 has no position filter: the first highlighted token of
+    // `span` must lie within the own text); a row matched by a word of its own text passes
+    if (match && request.query.clauses.some((c) => !c.negated && c.items.some((i) => i.kind === 'phrase'))) {
+      where.push("(instr(highlight(search_moment_fts, 0, char(1), char(2)), char(1)) > 0 or instr(highlight(search_moment_fts, 1, char(1), char(2)), char(1)) between 1 and length(f.text) + 1)");
+    }
+    else where.push('t.id in (select rowid from search_moment_fts)');
+    if (direct) {
+      where.push(...direct.sql.map((c) => c.replace(/^s\./, 'd.')));
+      params.push(...direct.params.map((p) => (p instanceof Date ? p.getTime() : p)));
+    } else throw new Error('unexpected filter shape');
+    if (commissions) where.push(`d.commission_id in (${commissions.map(() => '?').join(', ')})`), params.push(...commissions);
+    if (deputies) where.push(`t.deputy_id in (${deputies.map(() => '?').join(', ')})`), params.push(...deputies);
+    if (request.debateIds) where.push(`t.debate_id in (${request.debateIds.map(() => '?').join(', ')})`), params.push(...request.debateIds);
+  }
+  const filter = filterSubquery(em, rest, dialect);
+  const debateColumn = dialect === 'postgresql' ? 'm.debate_id' : 't.debate_id';
+  if (filter) {
+    where.push(`exists (select 1 from (${filter.sql}) as search_filter where search_filter.id = ${debateColumn})`);
+    params.push(...filter.params);
+  }
+  return { select: `${select} where ${where.length ? where.join(' and ') : '1 = 1'}`, params };
+}
+
+/**
+ * Moments matching a query, best first, with their total and facets by speaker and debate. The
+ * matches are gathered once, the most recent first and at most `exactLimit + 1` of them: up to
+ * `exactLimit` matches the total, the facets and the ranking are exact; beyond, they are those of
+ * the `exactLimit` most recent matches and `total_exact` is false (total: a lower bound).
+ */
+export async function runMomentSearch(em: EntityManager, dialect: Dialect, request: MomentRequest, pool?: SessionPool): Promise<MomentPage> {
+  const empty: MomentPage = { hits: [], total: 0, total_exact: true, facets: { speakers: [], debates: [] } };
+  if (request.debateIds && request.debateIds.length === 0) return empty;
+  const compiled = await compile(em, dialect, request);
+  if (!compiled) return empty;
+  const ranked = hasTerms(request.query);
+  const limit = request.exactLimit + 1;
+  const order = ranked ? 'm_score desc, m_date desc, m_segment asc' : 'm_date desc, m_segment asc';
+  const offset = (request.page - 1) * request.perPage;
+  const parts = [
+    `with c as materialized (${compiled.select} order by m_date desc, m_segment desc limit ?)`,
+  ];
+  const params: unknown[] = [...compiled.params, limit];
+  const f = dialect === 'postgresql' ? 'float8' : 'real';
+  const noInt = 'cast(null as integer)';
+  const noText = 'cast(null as text)';
+  if (request.perDebate) {
+    // the best moments of each debate (the moments of /api/search's hits)
+    parts.push(
+      `select 'hit' as k, m_segment as a, m_debate as b, ${noText} as s, cast(m_score as ${f}) as n from (select c.*, row_number() over (partition by m_debate order by ${order}) as r from c) as per where r <= ?`,
+    );
+    params.push(request.perDebate);
+  } else {
+    parts.push(`select * from (select 'hit' as k, m_segment as a, m_debate as b, ${noText} as s, cast(m_score as ${f}) as n from c order by ${order} limit ? offset ?) as page`);
+    params.push(request.perPage, offset);
+  }
+  parts.push(`union all select 'total' as k, ${noInt} as a, ${noInt} as b, ${noText} as s, cast(count(*) as ${f}) as n from c`);
+  if (request.facets !== false) {
+    parts.push(
+      `union all select * from (select 'speaker' as k, m_deputy as a, ${noInt} as b, cast(m_speaker as text) as s, cast(count(*) as ${f}) as n from c where m_speaker is not null group by m_deputy, m_speaker order by count(*) desc, m_speaker limit ${FACET_SIZE}) as speakers`,
+      `union all select * from (select 'debate' as k, m_debate as a, ${noInt} as b, ${noText} as s, cast(count(*) as ${f}) as n from c group by m_debate order by count(*) desc, m_debate desc limit ${FACET_SIZE}) as debates`,
+    );
+  }
+  const sql = parts.join(' ');
+  type Row = { k: string; a: number | string | null; b: number | string | null; s: string | null; n: number | string | null };
+  const rows = pool ? await pool.query<Row>(sql, params) : await em.getConnection().execute<Row[]>(sql, params);
+  const page: MomentPage = { hits: [], total: 0, total_exact: true, facets: { speakers: [], debates: [] } };
+  for (const r of rows) {
+    if (r.k === 'hit') page.hits.push({ segment_id: Number(r.a), debate_id: Number(r.b), score: r.n === null ? null : Math.round(Number(r.n) * 1e6) / 1e6 });
+    else if (r.k === 'total') {
+      const n = Number(r.n);
+      page.total_exact = n < limit;
+      page.total = Math.min(n, request.exactLimit);
+    } else if (r.k === 'speaker') page.facets.speakers.push({ deputy_id: r.a === null ? null : Number(r.a), name: String(r.s), count: Number(r.n) });
+    else if (r.k === 'debate') page.facets.debates.push({ debate_id: Number(r.a), count: Number(r.n) });
+  }
+  return page;
+}
