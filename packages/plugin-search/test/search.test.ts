@@ -363,6 +363,12 @@ for (const mode of STORAGE_MODES) {
       for (const q of ABSURD) {
         for (const extra of ['', '&type=commission&commission=lois&depute=x']) {
           const res = await host.request(`/api/search?q=${encodeURIComponent(q)}${extra}`);
+          // control characters are refused by every route (core, issue #11): a 422 naming q
+          if (q.includes('\u0000')) {
+            assert.equal(res.status, 422);
+            assert.equal((await json<{ errors: { field: string }[] }>(res)).errors[0]?.field, 'q');
+            continue;
+          }
           assert.equal(res.status, 200, `q=${JSON.stringify(q.slice(0, 40))}${extra} → ${res.status} ${await res.clone().text()}`);
           const body = await json<SearchBody>(res);
           assert.ok(Array.isArray(body.debates) && typeof body.total === 'number');
