@@ -20,3 +20,4 @@ export * from './catalog.ts';
 export * from './options.ts';
 export * from './transcripts.ts';
 export * from './transcript-formats.ts';
+export * from './transcriber.ts';

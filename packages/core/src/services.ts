@@ -18,6 +18,8 @@ export interface RobianServices {
    * listener token (the field is then left out); `null` when the listener has no position yet.
    */
   'listeners.position': ListenerPositionLookup;
+  /** Optional, provided by a speech recognition plugin: turns a rendition into segments (transcriber.ts). */
+  transcriber: import('./transcriber.ts').Transcriber;
 }
 
 export interface ListenerPosition {
