@@ -46,6 +46,11 @@ export interface AudioService {
 declare module '@robian/core' {
   interface RobianServices {
     audio: AudioService;
+    /**
+     * A storage of another plugin's (provided in its setup): used instead of the one AUDIO_STORAGE
+     * selects. See examples/custom-storage.
+     */
+    'audio.storage': AudioStorage;
   }
 }
 

@@ -67,7 +67,8 @@ export class AudioRuntime {
     for (const b of [binaries.ffmpeg, binaries.ffprobe, binaries.ytdlp]) {
       if (!b.path || b.error) ctx.logger.warn({ binary: b.name, error: b.error }, `${b.name} is not usable`);
     }
-    const storage = new LocalAudioStorage(o.storageDir ?? join(ctx.config.dataDir, 'audio'));
+    // a plugin may give a storage of its own (the `audio.storage` service); else AUDIO_STORAGE's
+    const storage = ctx.services.maybe('audio.storage') ?? new LocalAudioStorage(o.storageDir ?? join(ctx.config.dataDir, 'audio'));
     const store = new JobStore(ctx.orm);
     const library = new AudioLibrary(ctx, storage, store, o.signedUrlTtl);
     // the debate's status follows its audio (disponible is set when a rendition is saved)
