@@ -85,6 +85,7 @@ export class DebateSearch {
             perPage: query.per_page,
             sortBy: query.sort_by,
             sortOrder: query.sort_order,
+            exactLimit: this.index.exactLimit,
           }, this.index.pool);
           // the page's debates and the facet's committees at once (the committees on a fork: an
           // entity manager runs one query at a time)
@@ -111,6 +112,8 @@ export class DebateSearch {
           return {
             debates,
             ...pageOf(result.total, query.page, query.per_page, debates.length),
+            total_exact: result.totalExact,
+            facets_exact: result.totalExact,
             facets: {
               commissions: result.facets.commissions
                 .filter((f) => commissions.has(f.value))

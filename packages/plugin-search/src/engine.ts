@@ -14,6 +14,12 @@ export interface SearchRequest {
   perPage: number;
   sortBy: SearchSort;
   sortOrder: 'asc' | 'desc';
+  /**
+   * PostgreSQL: matches counted, faceted and ranked exactly. A query matching more is ranked and
+   * faceted over its `exactLimit` most recent matches, and its total is that lower bound (`totalExact`
+   * false). Absent: everything exact.
+   */
+  exactLimit?: number;
 }
 
 export interface FacetCount<T> {
@@ -25,6 +31,8 @@ export interface SearchPage {
   /** Debate ids of the page, best first, with their score (null when there is no text to rank by). */
   hits: { id: number; score: number | null }[];
   total: number;
+  /** False: more matches than `exactLimit`; total, facets and ranking are those of the most recent ones. */
+  totalExact: boolean;
   facets: {
     commissions: FacetCount<number>[];
     types: FacetCount<string>[];
@@ -215,18 +223,32 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
   const hits: SearchPage['hits'] = [];
   const facets: SearchPage['facets'] = { commissions: [], types: [], years: [] };
   let total = 0;
+  let totalExact = true;
   const score = (n: number | string | null | undefined) => (n === null || n === undefined ? null : Math.round(Number(n) * 1e6) / 1e6);
   if (dialect === 'postgresql') {
     // Two statements, run at once on two pooled connections. The page ranks every match (the order must
     // stay exact) but reads nothing else; the facets group the matches once and never
     // compute a score. One statement gathering both spilled the hits to a temporary file and computed
     // ts_rank for rows the facets alone needed (see docs/decisions.md, Search).
-    const pageSql = `select ${src.id} as id, cast(${src.score} as float8) as score, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''} ${src.from} order by ${order} limit ? offset ?`;
-    const pageParams = [...(ranked ? [...match, ...match] : []), ...src.params, request.perPage, offset];
+    // Broad queries (issue #13): both statements read the `exactLimit + 1` most recent matches only
+    // (the date index walked, matches checked as it goes), so a query matching half the corpus ranks
+    // and groups a bounded set; a query with fewer matches reads them all and stays exact.
+    const bound = request.exactLimit !== undefined && ranked && !joinsDebate(src);
+    const candidates = (columns: string) => `(select ${columns} ${src.from} order by ${src.date} desc, ${src.id} desc limit ?) as c`;
+    const pageSql = bound
+      ? `select id, cast(ts_rank(document, to_tsquery('french', ?)) as float8) as score, date${sortColumn ? ', sort_key' : ''} from ${candidates(
+          `${src.id} as id, s.document, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''}`,
+        )} order by ${order} limit ? offset ?`
+      : `select ${src.id} as id, cast(${src.score} as float8) as score, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''} ${src.from} order by ${order} limit ? offset ?`;
+    const pageParams = bound
+      ? [...match, ...match, ...src.params, request.exactLimit! + 1, request.perPage, offset]
+      : [...(ranked ? [...match, ...match] : []), ...src.params, request.perPage, offset];
     // one grouping by (committee, type, year) — a few hundred groups — summed per facet here: cheaper
     // than grouping sets, which hash every match three times
-    const facetSql = `select ${src.commission} as commission_id, ${src.type} as type, ${src.year} as year, count(*) as n ${src.from} group by 1, 2, 3`;
-    const facetParams = [...match, ...src.params];
+    const facetSql = bound
+      ? `select commission_id, type, year, count(*) as n from ${candidates(`${src.commission} as commission_id, ${src.type} as type, ${src.year} as year`)} group by 1, 2, 3`
+      : `select ${src.commission} as commission_id, ${src.type} as type, ${src.year} as year, count(*) as n ${src.from} group by 1, 2, 3`;
+    const facetParams = bound ? [...match, ...src.params, request.exactLimit! + 1] : [...match, ...src.params];
     type PageRow = { id: number; score: number | string | null };
     type FacetRow = { commission_id: number | null; type: string; year: number | string | null; n: number | string };
     const [pageRows, facetRows] = await Promise.all(
@@ -245,6 +267,10 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
       if (r.commission_id !== null) commissions.set(Number(r.commission_id), (commissions.get(Number(r.commission_id)) ?? 0) + n);
       types.set(r.type, (types.get(r.type) ?? 0) + n);
       if (r.year !== null) years.set(Number(r.year), (years.get(Number(r.year)) ?? 0) + n);
+    }
+    if (bound && total > request.exactLimit!) {
+      // the candidate set is full: there are at least this many; the facets are those of this set
+      totalExact = false;
     }
     for (const [value, count] of commissions) facets.commissions.push({ value, count });
     for (const [value, count] of types) facets.types.push({ value, count });
@@ -276,5 +302,10 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
   facets.commissions.sort(byCount);
   facets.types.sort(byCount);
   facets.years.sort((a, b) => b.value - a.value);
-  return { hits, total, facets };
+  return { hits, total, totalExact, facets };
+}
+
+/** Whether the matches are read through `debate` (sorted by one of its own columns): then no bound. */
+function joinsDebate(src: Source): boolean {
+  return src.from.includes(' join debate d ');
 }

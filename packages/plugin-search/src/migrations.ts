@@ -279,4 +279,15 @@ $fn$`,
   },
 );
 
-export const searchMigrations = [search0001Index, search0002Year, search0003Deferred, search0004Moments];
+/*
+ * PostgreSQL: the date order of search_debate, so that a broad query's candidate set (its most recent
+ * matches, issue #13; docs/search.md § Broad queries) is read by walking the dates instead of sorting
+ * every match. SQLite: nothing (its searches stay exact).
+ */
+export const search0005DateOrder = sqlMigration(
+  'search-0005-date-order',
+  { sqlite: [], postgresql: ['create index "search_debate_date_idx" on "search_debate" ("date" desc, "debate_id" desc)'] },
+  { sqlite: [], postgresql: ['drop index if exists "search_debate_date_idx"'] },
+);
+
+export const searchMigrations = [search0001Index, search0002Year, search0003Deferred, search0004Moments, search0005DateOrder];

@@ -26,7 +26,7 @@ export interface MomentRow {
 
 export interface MomentPage {
   hits: MomentRow[];
-  /** Exact when `total_exact`; else a lower bound (the matches looked at). */
+  /** Exact when `total_exact`; else a lower bound (`exactLimit + 1`: the matches looked at). */
   total: number;
   total_exact: boolean;
   facets: { speakers: { deputy_id: number | null; name: string; count: number }[]; debates: { debate_id: number; count: number }[] };
@@ -150,8 +150,9 @@ export async function runMomentSearch(em: EntityManager, dialect: Dialect, reque
     if (r.k === 'hit') page.hits.push({ segment_id: Number(r.a), debate_id: Number(r.b), score: r.n === null ? null : Math.round(Number(r.n) * 1e6) / 1e6 });
     else if (r.k === 'total') {
       const n = Number(r.n);
+      // a full candidate set: at least this many (facets and ranking are those of this set)
       page.total_exact = n < limit;
-      page.total = Math.min(n, request.exactLimit);
+      page.total = n;
     } else if (r.k === 'speaker') page.facets.speakers.push({ deputy_id: r.a === null ? null : Number(r.a), name: String(r.s), count: Number(r.n) });
     else if (r.k === 'debate') page.facets.debates.push({ debate_id: Number(r.a), count: Number(r.n) });
   }

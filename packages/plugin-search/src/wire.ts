@@ -91,6 +91,8 @@ export const searchResponse = z
   .object({
     debates: z.array(searchHit),
     total: z.number().int(),
+    total_exact: z.boolean().meta({ description: 'false: more matches than SEARCH_EXACT_LIMIT; `total` is a lower bound and facets and ranking cover the most recent matches' }),
+    facets_exact: z.boolean(),
     page: z.number().int(),
     per_page: z.number().int(),
     has_next: z.boolean(),

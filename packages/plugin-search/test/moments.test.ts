@@ -68,6 +68,9 @@ for (const mode of STORAGE_MODES) {
         cue(30, 'Je voudrais parler de la réforme des retraites.', { deputy_external_id: 'PA-M2', speaker_name: 'Jean Jaurès' }),
         cue(34, 'Et aussi de la protection sociale des indépendants.', { deputy_external_id: 'PA-M1', speaker_name: 'Marie Curie' }),
       ]);
+      // more debates than the exact limit (100) match "questions"
+      for (let i = 0; i < 120; i++) e.create(DebateSchema, { title: `Questions écrites n° ${i + 1}`, date: new Date(Date.UTC(2025, 0, 1 + i)), type: 'autre' } as never);
+      await e.flush();
       // more matches than the exact limit (100)
       await write('marathon', 'captions', Array.from({ length: 150 }, (_, i) => cue(i * 5, `Amendement numéro ${i + 1} sur la séance de nuit.`, { speaker_name: 'M. le président' })));
     });
@@ -155,12 +158,25 @@ for (const mode of STORAGE_MODES) {
       const broad = await moments('q=amendement&per_page=10');
       assert.equal(broad.total_exact, false);
       assert.equal(broad.facets_exact, false);
-      assert.equal(broad.total, 100);
+      assert.equal(broad.total, 101, 'at least the limit + 1');
+      assert.equal(broad.facets.debates[0]?.count, 101);
       assert.equal(broad.moments.length, 10);
       assert.equal(broad.has_next, true);
       const narrow = await moments(`q=${encodeURIComponent('"amendement numéro 42"')}`);
       assert.equal(narrow.total_exact, true);
       assert.deepEqual(narrow.moments.map((m) => m.position), [41]);
+    });
+
+    it('bounds broad debate searches on PostgreSQL (a flagged lower bound), stays exact on SQLite and for narrow queries', async () => {
+      const body = (await (await host.request('/api/search?q=questions&per_page=5')).json()) as { total: number; total_exact: boolean; facets_exact: boolean; debates: { title: string }[]; facets: { types: { value: string; count: number }[] } };
+      if (mode.name === 'sqlite') assert.deepEqual([body.total, body.total_exact], [120, true]);
+      else {
+        assert.deepEqual([body.total, body.total_exact, body.facets_exact], [101, false, false]);
+        assert.equal(body.facets.types.reduce((n, t) => n + t.count, 0), 101);
+      }
+      assert.equal(body.debates.length, 5);
+      const narrow = (await (await host.request(`/api/search?q=${encodeURIComponent('"questions écrites n° 7"')}`)).json()) as typeof body;
+      assert.deepEqual([narrow.total, narrow.total_exact, narrow.debates[0]?.title], [1, true, 'Questions écrites n° 7']);
     });
 
     it('follows the transcripts: a replaced source, a removed one, a debate that moves', async () => {

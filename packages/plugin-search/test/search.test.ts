@@ -638,7 +638,7 @@ for (const mode of STORAGE_MODES) {
       const orm = host.robian.kernel.orm;
       await orm.migrator.down({ to: coreMigrations.at(-1)!.name });
       assert.equal((await checkSchema(orm)).drift, '');
-      assert.deepEqual((await checkSchema(orm)).pending, ['search-0001-index', 'search-0002-year', 'search-0003-deferred', 'search-0004-moments']);
+      assert.deepEqual((await checkSchema(orm)).pending, ['search-0001-index', 'search-0002-year', 'search-0003-deferred', 'search-0004-moments', 'search-0005-date-order']);
       await orm.migrator.up();
       const check = await checkSchema(orm);
       assert.deepEqual([check.pending, check.drift], [[], '']);
