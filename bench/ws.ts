@@ -69,7 +69,7 @@ interface Client {
 /** Connects one client, subscribes it to `extractions`, and calls `onEvent(emitted_at)` per event. */
 async function connect(kind: 'ws' | 'socketio', url: string, onEvent: (emittedAt: number) => void): Promise<Client> {
   if (kind === 'ws') {
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false });
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?protocol=robian`, { perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       ws.once('error', reject);
       ws.on('message', (raw) => {

@@ -1,16 +1,17 @@
 import { hostname } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ProblemError, type Disposer, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
+import { ProblemError, loadDebateViews, type Disposer, type EntityManager, type EventName, type ExtractionEvent, type PluginContext, type PluginHealth } from '@robian/core';
 import { REPLY_TYPES, parseChannel } from './channels.ts';
 import { envelope, publicationsFor, type Publication } from './messages.ts';
 import type { WsOptions } from './options.ts';
+import { originalEnvelope, originalPublicationsFor, type OriginalPublication } from './original.ts';
 import type { Limits } from './policy.ts';
 import { RedisLink } from './redis.ts';
 import { SocketIoEndpoint } from './socketio.ts';
 import { WsStats, type Protocol } from './stats.ts';
 import { ProgressThrottle } from './throttle.ts';
-import { PlainWsEndpoint } from './ws-server.ts';
+import { PlainWsEndpoint, WS_DIALECTS, type WsDialect } from './ws-server.ts';
 
 /** Types a published message may not take: the protocol's replies and socket.io's reserved events. */
 const RESERVED_TYPES = new Set<string>([...REPLY_TYPES, 'connect', 'connect_error', 'disconnect', 'disconnecting']);
@@ -46,6 +47,8 @@ export class Realtime {
   #attach: Disposer | undefined;
   readonly #detachers = new Map<Server, () => void>();
   #started = false;
+  /** Debate events wait for their debate's wire view; this keeps them in the order they were raised. */
+  #debateQueue: Promise<void> = Promise.resolve();
 
   constructor(ctx: PluginContext<WsOptions>) {
     this.ctx = ctx;
@@ -76,12 +79,17 @@ export class Realtime {
       operationId: 'realtimeWebSocket',
       summary: 'Real-time events over a plain WebSocket (connect with a WebSocket client)',
       description:
-        'Upgrade to a WebSocket. The server sends `connected`; send `{"type":"subscribe","channel":"debates"}` (channels: debates, extractions, system, debate:{id}, user:{id}), `unsubscribe`, `ping`. ' +
+        'Upgrade to a WebSocket. By default the connection speaks the original RobianAPI protocol (its message types and payloads only); `?protocol=robian` gives every Robian event type, as socket.io. `?client_id=` names the connection. ' +
+        'The server sends `connected`; send `{"type":"subscribe","channel":"debates"}` (channels: debates, extractions, system, debate:{id}, user:{id}), `unsubscribe`, `ping`. ' +
         'Messages: `{type, channel, data, timestamp, message_id}`. socket.io clients connect to the same host (path `' +
         this.ctx.options.socketIoPath +
         '`). See docs/realtime.md.',
       tags: ['realtime'],
-      responses: { 101: { description: 'Switching to the WebSocket protocol' }, 426: { description: 'Not a WebSocket upgrade request' } },
+      responses: {
+        101: { description: 'Switching to the WebSocket protocol' },
+        400: { description: 'An unknown `protocol` or a malformed `client_id` (the body names the parameter)' },
+        426: { description: 'Not a WebSocket upgrade request' },
+      },
       handler: () => {
         throw new ProblemError(426, 'upgrade-required', 'Upgrade required', `${path} is a WebSocket endpoint: connect with a WebSocket client.`, {}, {
           Upgrade: 'websocket',
@@ -186,22 +194,40 @@ export class Realtime {
     };
   }
 
-  /** One message to the channel's clients: socket.io (all instances through the adapter), local /ws, and the bridge. */
+  /** One message to the channel's clients: socket.io (all instances through the adapter), local `?protocol=robian` /ws clients, and the bridge. */
   publish(p: Publication): void {
     if (!this.#started) return;
     const message = envelope(p.type, p.data, p.channel);
     this.stats.publish(p.type);
     this.sio?.broadcast(message);
     const json = JSON.stringify(message);
-    this.plain?.deliver(p.channel, json);
-    if (this.redis) {
-      this.redis.publish(`${this.instance}\n${p.channel}\n${json}`);
-      this.stats.bridge('out');
-    }
+    this.plain?.deliver(p.channel, json, 'robian');
+    this.#bridge('robian', [p.channel], json);
+  }
+
+  /** One message in the original protocol to the /ws clients that speak it (default), here and on the other instances. */
+  publishOriginal(p: OriginalPublication): void {
+    if (!this.#started) return;
+    // (counted once, as the event's Robian publication: the metrics' types stay Robian's)
+    const json = JSON.stringify(originalEnvelope(p.type, p.data, p.channel));
+    this.plain?.deliverOnce(p.to, json, 'original');
+    this.#bridge('original', p.to, json);
+  }
+
+  #bridge(dialect: WsDialect, channels: string[], json: string): void {
+    if (!this.redis) return;
+    this.redis.publish(`${this.instance}\n${dialect}\n${channels.join(',')}\n${json}`);
+    this.stats.bridge('out');
   }
 
   #onEvent(name: EventName, payload: unknown): void {
     if (!this.#started) return;
+    if (name === 'debate.created' || name === 'debate.updated' || name === 'debate.deleted') {
+      this.#debateQueue = this.#debateQueue.then(() => this.#onDebateEvent(name, payload as Record<string, unknown>)).catch((err: unknown) => {
+        this.ctx.logger.warn({ err, event: name }, 'ws: could not relay a debate event');
+      });
+      return;
+    }
     if (name === 'extraction.progress') {
       this.throttle.progress(payload as ExtractionEvent & { progress: number });
       return;
@@ -214,19 +240,52 @@ export class Realtime {
     this.#publishEvent(name, payload);
   }
 
-  #publishEvent(name: EventName, payload: unknown): void {
-    for (const p of publicationsFor(name, payload, this.instance)) this.publish(p);
+  /** A debate event carries the debate's wire view (core's, read again: sources may emit entities); a deleted one what the event had. */
+  async #onDebateEvent(name: EventName, payload: Record<string, unknown>): Promise<void> {
+    const given = payload.debate as Record<string, unknown> | undefined;
+    let view: Record<string, unknown> | null = null;
+    if (name !== 'debate.deleted' && given?.id !== undefined) {
+      try {
+        const id = Number(given.id);
+        const views = await loadDebateViews(this.ctx.orm.em.fork() as unknown as EntityManager, [id]);
+        view = (views.get(id) as Record<string, unknown> | undefined) ?? null;
+      } catch (err) {
+        this.ctx.logger.debug({ err }, 'ws: could not read the debate view, relaying the event as raised');
+      }
+    }
+    const relayed = view ? { ...payload, debate: view } : payload;
+    this.#publishEvent(name, relayed);
   }
 
-  /** A message another instance published (`{origin}\n{channel}\n{json}`): delivered to this instance's /ws clients. */
+  #publishEvent(name: EventName, payload: unknown): void {
+    for (const p of publicationsFor(name, payload, this.instance)) this.publish(p);
+    const debate = (payload as { debate?: Record<string, unknown> } | undefined)?.debate ?? null;
+    for (const p of originalPublicationsFor(name, payload, this.instance, { debate, audioUrl: (e) => this.#audioUrl(e) })) this.publishOriginal(p);
+  }
+
+  /** Where a completed rendition plays: the audio plugin's (signed when it signs) URL, else the plain route. */
+  #audioUrl(e: ExtractionEvent): string {
+    const audio = this.ctx.services.maybe('audio' as never) as { library?: { urls?(id: number, r: { format: string; quality: string }): { stream_url: string } } } | undefined;
+    const url = audio?.library?.urls?.(Number(e.debate_id), { format: e.format, quality: e.quality })?.stream_url;
+    return url ?? `/api/debats/${e.debate_id}/audio?${new URLSearchParams({ format: e.format, quality: e.quality }).toString()}`;
+  }
+
+  /** A message another instance published (`{origin}\n{dialect}\n{channels}\n{json}`): delivered to this instance's /ws clients. */
   #fromBridge(raw: string): void {
-    const first = raw.indexOf('\n');
-    const second = first > 0 ? raw.indexOf('\n', first + 1) : -1;
-    if (second <= first + 1 || raw.slice(0, first) === this.instance) return;
-    const channel = raw.slice(first + 1, second);
-    if (!parseChannel(channel)) return;
+    const parts: number[] = [];
+    for (let at = -1, i = 0; i < 3; i++) {
+      at = raw.indexOf('\n', at + 1);
+      if (at < 0) return;
+      parts.push(at);
+    }
+    const [a, b, c] = parts as [number, number, number];
+    if (raw.slice(0, a) === this.instance) return;
+    const dialect = raw.slice(a + 1, b) as WsDialect;
+    if (!WS_DIALECTS.includes(dialect)) return;
+    const channels = raw.slice(b + 1, c).split(',');
+    if (channels.length === 0 || channels.length > 4 || !channels.every((ch) => parseChannel(ch) || ch === 'user')) return;
     this.stats.bridge('in');
-    this.plain?.deliver(channel, raw.slice(second + 1));
+    this.plain?.deliverOnce(channels, raw.slice(c + 1), dialect);
   }
 
   #connections(p: Protocol): number {

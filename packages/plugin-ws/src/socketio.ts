@@ -149,6 +149,8 @@ export class SocketIoEndpoint {
       reply(ack, 'error', envelope('error', { code, message, ...extra }));
     };
     const channels = () => new Set([...socket.rooms].filter((r) => r !== socket.id));
+    /** Channels being granted (token check in flight): they count toward the cap. */
+    const pending = new Set<string>();
     const rate = new MessageRate(limits.maxMessagesPerSecond);
     // runs before the handlers below: a message over the rate never reaches them
     socket.use((packet, next) => {
@@ -160,10 +162,14 @@ export class SocketIoEndpoint {
       try {
         const p = typeof payload === 'string' ? { channel: payload } : isObject(payload) ? payload : {};
         const token = typeof p.token === 'string' && p.token.length <= 4096 ? p.token : handshakeToken;
-        const decision = await decideSubscribe(p.channel, channels(), limits, this.#o.auth, token);
-        if (!socket.connected) return;
-        if (!decision.ok) return fail(ack, decision.code, decision.message, typeof p.channel === 'string' ? { channel: p.channel.slice(0, 80) } : {});
-        await socket.join(decision.channel.name);
+        const decision = await decideSubscribe(p.channel, channels(), pending, limits, this.#o.auth, token);
+        if (!decision.ok) return socket.connected ? fail(ack, decision.code, decision.message, typeof p.channel === 'string' ? { channel: p.channel.slice(0, 80) } : {}) : undefined;
+        try {
+          if (!socket.connected) return;
+          await socket.join(decision.channel.name);
+        } finally {
+          decision.release();
+        }
         reply(ack, 'subscribed', envelope('subscribed', { channel: decision.channel.name, channels: [...channels()] }, decision.channel.name));
       } catch (err) {
         this.#o.logger.warn({ err }, 'socket.io: subscribe failed');

@@ -71,8 +71,16 @@ export interface WsTestClient {
 
 let requestSeq = 0;
 
-export async function connectWs(baseUrl: string, options: { path?: string; headers?: Record<string, string>; autoPong?: boolean; query?: string } = {}): Promise<WsTestClient> {
-  const url = `${baseUrl.replace(/^http/, 'ws')}${options.path ?? '/ws'}${options.query ? `?${options.query}` : ''}`;
+/**
+ * A `/ws` client. It speaks Robian's protocol (`?protocol=robian`) unless `protocol: 'original'`
+ * is given: the tests of the richer protocol opt in as any client does.
+ */
+export async function connectWs(
+  baseUrl: string,
+  options: { path?: string; headers?: Record<string, string>; autoPong?: boolean; query?: string; protocol?: 'original' | 'robian' } = {},
+): Promise<WsTestClient> {
+  const query = [(options.protocol ?? 'robian') === 'robian' ? 'protocol=robian' : '', options.query ?? ''].filter(Boolean).join('&');
+  const url = `${baseUrl.replace(/^http/, 'ws')}${options.path ?? '/ws'}${query ? `?${query}` : ''}`;
   const ws = new WebSocket(url, { headers: options.headers ?? {}, autoPong: options.autoPong ?? true });
   const inbox = new Inbox();
   ws.on('message', (data) => inbox.push(JSON.parse(String(data)) as Message));

@@ -59,6 +59,9 @@ describe('two host processes sharing PostgreSQL and Redis', { skip: serverModeSk
   let ioOnB: IoTestClient;
   let wsOnA: WsTestClient;
   let ioOnA: IoTestClient;
+  /** Clients of the original protocol (the default of /ws), one per instance. */
+  let oldOnA: WsTestClient;
+  let oldOnB: WsTestClient;
 
   before(async () => {
     environment = await createTestEnvironment('postgresql+redis', { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' });
@@ -75,7 +78,13 @@ describe('two host processes sharing PostgreSQL and Redis', { skip: serverModeSk
       { name: 'ws on B', inbox: wsOnB.inbox, close: () => wsOnB.close() },
       { name: 'socket.io on B', inbox: ioOnB.inbox, close: () => ioOnB.close() },
     );
+    oldOnA = await connectWs(a.url, { protocol: 'original' });
+    oldOnB = await connectWs(b.url, { protocol: 'original' });
     for (const ch of ['debates', 'extractions', 'system']) {
+      for (const old of [oldOnA, oldOnB]) {
+        old.send({ type: 'subscribe', channel: ch });
+        assert.equal((await old.inbox.type('subscribed', ch)).data.subscribed_to, ch);
+      }
       for (const ws of [wsOnA, wsOnB]) assert.equal((await ws.request({ type: 'subscribe', channel: ch })).type, 'subscribed');
       for (const io of [ioOnA, ioOnB]) assert.equal((await io.subscribe(ch)).type, 'subscribed');
     }
@@ -92,6 +101,8 @@ describe('two host processes sharing PostgreSQL and Redis', { skip: serverModeSk
 
   after(async () => {
     for (const c of clients) await c.close();
+    await oldOnA?.close();
+    await oldOnB?.close();
     await Promise.all([stopChild(a), stopChild(b)]);
     await environment?.cleanup();
   });
@@ -129,6 +140,26 @@ describe('two host processes sharing PostgreSQL and Redis', { skip: serverModeSk
       assert.equal(mine.filter((m) => m.type === 'extraction_started').length, 1);
       const progress = mine.filter((m) => m.type === 'extraction_progress').map((m) => m.data.progress);
       assert.equal(progress.at(-1), 50);
+    }
+  });
+
+  it('relays the original protocol to the original clients of the other instance, once each', async () => {
+    const res = await a!.post('/api/debats/', { title: 'Séance des anciens clients', date: '2025-06-07', type: 'seance_publique' });
+    assert.equal(res.status, 201);
+    const id = String(((await res.json()) as { id: number | string }).id);
+    const job = { extraction_id: 'multi-old', debate_id: Number(id), format: 'mp3', quality: 'medium' };
+    await b!.post('/__test/events', { name: 'extraction.started', payload: { ...job, status: 'running', progress: 0 } });
+    for (const [name, old] of [['A', oldOnA], ['B', oldOnB]] as const) {
+      const created = await old.inbox.next((m) => m.type === 'system_status' && (m.data?.details as { debate_id?: string } | undefined)?.debate_id === id, 10_000, `the debate on old client ${name}`);
+      assert.equal(created.data.action, 'created');
+      assert.equal(created.channel, 'debates');
+      // (the two events come from different instances: their order is not the clients' to rely on)
+      const isStart = (m: { type: string; data: Record<string, unknown> | null }) => m.type === 'extraction_started' && m.data?.extraction_id === 'multi-old';
+      const started = old.inbox.messages.find(isStart) ?? (await old.inbox.next(isStart, 10_000, `the extraction on old client ${name}`));
+      assert.equal(started.data.debate_id, id);
+      await sleep(200);
+      assert.equal(old.inbox.messages.filter((m) => m.type === 'extraction_started' && m.data?.extraction_id === 'multi-old').length, 1);
+      assert.equal(old.inbox.of('debate_created').length + old.inbox.of('extraction_progress').length, 0, `old client ${name} gets no Robian type`);
     }
   });
 
