@@ -106,6 +106,7 @@ export const envSchema = z.object({
   ADMIN_API_KEY: optionalStr,
   RATE_LIMIT_PER_MINUTE: int(120, 0, 1_000_000),
   RATE_LIMIT_STRICT_PER_MINUTE: int(20, 0, 1_000_000),
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.string().trim().regex(/^\d{1,7}$/, 'expected a number of requests per minute (0 turns it off)').optional(),
   TRUST_PROXY: bool(false),
   TRUSTED_PROXIES: list,
   BACKEND_CORS_ORIGINS: list,
@@ -113,6 +114,7 @@ export const envSchema = z.object({
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
   LOG_FORMAT: z.string().trim().toLowerCase().optional(),
   SHUTDOWN_TIMEOUT: int(10, 1, 600),
+  REQUEST_TIMEOUT: int(30, 1, 3600),
 });
 
 export type DatabaseConfig =
@@ -142,6 +144,8 @@ export interface RobianConfig {
   rateLimitPerMinute: number;
   /** The stricter limit of the expensive and sensitive routes (extraction, auth); 0 turns it off. */
   rateLimitStrictPerMinute: number;
+  /** Requests per minute from one IP, all its accounts and anonymous requests together (default 2 × rateLimitPerMinute); 0 turns it off. */
+  rateLimitPerIpPerMinute: number;
   /** Take the client IP from X-Forwarded-For, when the peer is one of `trustedProxies` (client IP for the rate limiter). */
   trustProxy: boolean;
   /** Addresses and CIDR ranges whose X-Forwarded-For is believed (TRUSTED_PROXIES; loopback and private ranges by default). */
@@ -151,6 +155,8 @@ export interface RobianConfig {
   logLevel: string;
   logFormat: 'json' | 'pretty';
   shutdownTimeoutSeconds: number;
+  /** Seconds a client has to send a whole request, headers and body (then 408). */
+  requestTimeoutSeconds: number;
   /** The raw environment the config was read from, for plugins' own variables. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -293,6 +299,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminApiKey,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     rateLimitStrictPerMinute: e.RATE_LIMIT_STRICT_PER_MINUTE,
+    rateLimitPerIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE === undefined || e.RATE_LIMIT_PER_IP_PER_MINUTE === '' ? 2 * e.RATE_LIMIT_PER_MINUTE : Number(e.RATE_LIMIT_PER_IP_PER_MINUTE),
     trustProxy: e.TRUST_PROXY,
     trustedProxies: e.TRUSTED_PROXIES.length ? e.TRUSTED_PROXIES : [...DEFAULT_TRUSTED_PROXIES],
     corsOrigins: e.BACKEND_CORS_ORIGINS,
@@ -300,6 +307,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     logFormat: logFormat as 'json' | 'pretty',
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT,
+    requestTimeoutSeconds: e.REQUEST_TIMEOUT,
     env: { ...env },
   };
 }

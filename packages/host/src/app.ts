@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import Koa from 'koa';
 import cors from '@koa/cors';
 import { bodyParser } from '@koa/bodyparser';
@@ -26,6 +26,7 @@ import { transcriptsPlugin } from './plugins/transcripts.ts';
 import { HOST_VERSION } from './version.ts';
 import { RateLimiter, securityHeaders } from './security.ts';
 import { TrustedProxies, clientAddress } from './proxy.ts';
+import { redactUrl, statusTitle, toProblem } from './problems.ts';
 
 export interface RobianOptions {
   /** Defaults to loadConfig(process.env). */
@@ -47,46 +48,6 @@ export interface RobianOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Koa's and its middlewares' errors carry `status`/`expose`; ours are ProblemErrors. */
-function toProblem(err: unknown, ctx: Koa.Context, requestId: string) {
-  if (err instanceof ProblemError) return { status: err.status, body: err.toProblem(ctx.path, requestId), headers: err.headers };
-  const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
-  const status = e.status ?? e.statusCode;
-  if (status && status >= 400 && status < 500) {
-    const detail =
-      e.type === 'entity.parse.failed' || (err instanceof SyntaxError && status === 400)
-        ? 'The body is not valid JSON.'
-        : e.type === 'entity.too.large'
-          ? 'The body is too large.'
-          : e.expose && e.message
-            ? e.message
-            : undefined;
-    return {
-      status,
-      body: { type: 'about:blank', title: statusTitle(status), status, ...(detail ? { detail } : {}), instance: ctx.path, request_id: requestId },
-      headers: {},
-    };
-  }
-  return {
-    status: 500,
-    body: {
-      type: 'https://robian.dev/problems/internal-error',
-      title: 'Internal server error',
-      status: 500,
-      detail: `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
-      instance: ctx.path,
-      request_id: requestId,
-    },
-    headers: {},
-  };
-}
-
-function statusTitle(status: number): string {
-  return (
-    { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests' }[status] ??
-    'Client error'
-  );
-}
-
 /**
  * A Robian instance: the kernel (plugins, database, cache) and the Koa application serving it.
  * `callback()` is a plain `(req, res)` handler, so any Node server can mount it.
@@ -230,7 +191,8 @@ export class Robian {
         }
       } catch (err) {
         const problem = toProblem(err, ctx as unknown as Koa.Context, requestId);
-        if (problem.status >= 500) requestScope.run({ requestId }, () => logger.error({ err, method: ctx.method, url: ctx.url }, 'request failed'));
+        if (problem.unexpected) requestScope.run({ requestId }, () => logger.error({ err, method: ctx.method, url: redactUrl(ctx.url) }, 'request failed'));
+        else if (problem.status >= 500) requestScope.run({ requestId }, () => logger.warn({ method: ctx.method, url: redactUrl(ctx.url), status: problem.status, reason: (err as Error).message }, 'request refused'));
         ctx.status = problem.status;
         ctx.set(problem.headers);
         ctx.type = 'application/problem+json';
@@ -242,7 +204,7 @@ export class Robian {
         const route = (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute;
         duration.observe({ method: ctx.method, route: route ? String(route) : 'unmatched', status: String(ctx.status) }, seconds);
         if (requestLogging) {
-          requestScope.run({ requestId }, () => logger.info({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(seconds * 10000) / 10 }, 'request'));
+          requestScope.run({ requestId }, () => logger.info({ method: ctx.method, url: redactUrl(ctx.url), status: ctx.status, ms: Math.round(seconds * 10000) / 10 }, 'request'));
         }
       }
     });
@@ -307,13 +269,16 @@ export class Robian {
   /** Starts the kernel and listens on PORT/HOST (or the given ones). */
   async listen(port = this.config.port, host = this.config.host): Promise<Server> {
     await this.start();
+    // a client gets REQUEST_TIMEOUT seconds to send its headers and whole body (then 408 and the
+    // connection is closed): a partial body is not held for Node's default 300 s
+    const requestTimeout = this.config.requestTimeoutSeconds * 1000;
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = this.app.listen(port, host);
+      const s = createServer({ requestTimeout, headersTimeout: Math.min(66_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)) }, this.app.callback());
+      s.listen(port, host);
       s.once('listening', () => resolve(s));
       s.once('error', reject);
     });
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
     this.attachServer(server);
     return server;
   }

@@ -35,7 +35,7 @@ function isExempt(method: string, path: string): boolean {
 }
 
 interface Decision {
-  scope: 'general' | 'strict';
+  scope: 'general' | 'strict' | 'ip';
   limit: number;
   res: RateLimiterRes;
   allowed: boolean;
@@ -51,6 +51,7 @@ interface Decision {
 export class RateLimiter {
   readonly general: RateLimiterAbstract | undefined;
   readonly strict: RateLimiterAbstract | undefined;
+  readonly perIp: RateLimiterAbstract | undefined;
   readonly #redis: ReturnType<typeof createClient> | undefined;
   readonly #auth: AuthRegistry;
   readonly #logger: Logger;
@@ -58,7 +59,7 @@ export class RateLimiter {
   constructor(config: RobianConfig, auth: AuthRegistry, logger: Logger) {
     this.#auth = auth;
     this.#logger = logger;
-    const enabled = config.rateLimitPerMinute > 0 || config.rateLimitStrictPerMinute > 0;
+    const enabled = config.rateLimitPerMinute > 0 || config.rateLimitStrictPerMinute > 0 || config.rateLimitPerIpPerMinute > 0;
     if (enabled && config.redisUrl) {
       this.#redis = createClient({
         url: config.redisUrl,
@@ -83,6 +84,8 @@ export class RateLimiter {
       });
     };
     this.general = make('general', config.rateLimitPerMinute);
+    // every request of an IP, whatever account it carries: free device accounts do not multiply the limit
+    this.perIp = make('ip', config.rateLimitPerIpPerMinute);
     this.strict = make('strict', config.rateLimitStrictPerMinute);
   }
 
@@ -136,13 +139,14 @@ export class RateLimiter {
 
   middleware(): Middleware {
     return async (ctx, next) => {
-      if ((!this.general && !this.strict) || isExempt(ctx.method, ctx.path)) return next();
+      if ((!this.general && !this.strict && !this.perIp) || isExempt(ctx.method, ctx.path)) return next();
       const who = await this.#auth.identify(ctx);
       if (who === 'admin') return next();
       const key = who ?? `ip:${ctx.ip}`;
       const decisions: Decision[] = [];
       try {
         if (this.general) decisions.push(await this.#consume('general', this.general, key));
+        if (this.perIp && decisions.every((d) => d.allowed)) decisions.push(await this.#consume('ip', this.perIp, `ip:${ctx.ip}`));
         if (this.strict && isStrictRoute(ctx.method, ctx.path) && decisions.every((d) => d.allowed)) decisions.push(await this.#consume('strict', this.strict, key));
       } catch (err) {
         // the limiter must not take the API down with it: log and let the request through
@@ -163,7 +167,7 @@ export class RateLimiter {
           429,
           'rate-limited',
           'Too many requests',
-          `At most ${blocked.limit} requests per minute${blocked.scope === 'strict' ? ' on this route' : ''}: retry in ${reset} s.`,
+          `At most ${blocked.limit} requests per minute${blocked.scope === 'strict' ? ' on this route' : blocked.scope === 'ip' ? ' from one address, all its accounts together' : ''}: retry in ${reset} s.`,
           { retry_after_seconds: reset, limit_scope: blocked.scope },
           { ...headers, 'Retry-After': String(reset) },
         );

@@ -26,11 +26,13 @@ export class Extractions {
       responses: {
         202: { description: 'The job (new or existing) is queued or running', schema: jobView },
         200: { description: 'The rendition is already available', schema: jobView },
+        403: { description: 'Without the admin key: a rendition outside PUBLIC_RENDITIONS or a priority above normal (the problem lists what is allowed)' },
         404: { description: 'No such debate' },
         422: { description: 'Invalid rendition, no video URL, or a host outside MEDIA_ALLOWED_HOSTS' },
         429: { description: 'Too many extraction requests from this client (the host’s strict limit, RATE_LIMIT_STRICT_PER_MINUTE)' },
       },
       handler: async (koa, { params, body }) => {
+        this.audio.policy.check(koa, resolveRendition(ctx.config, 'body', body.format, body.quality), body.priority);
         const { status, view } = await this.request(params.id, body);
         koa.status = status;
         koa.body = view;

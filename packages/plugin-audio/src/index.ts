@@ -21,6 +21,7 @@ export * from './migrations.ts';
 export * from './options.ts';
 export * from './pipeline.ts';
 export * from './playback.ts';
+export * from './policy.ts';
 export * from './renditions.ts';
 export * from './runtime.ts';
 export * from './scheduler.ts';

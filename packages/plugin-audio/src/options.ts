@@ -8,6 +8,8 @@ const list = option.list(
 export const audioOptions = z.object({
   /** Hosts that may be fetched besides the registered sources' `mediaHosts` (MEDIA_ALLOWED_HOSTS); `host` = ports 80/443, `host:port`, `host:*`. */
   allowedHosts: list,
+  /** Renditions anonymous and listener callers may queue (PUBLIC_RENDITIONS, `mp3/192k,aac/source`); empty = the default rendition, the AAC master and mp3/192k. */
+  publicRenditions: option.list(z.string().regex(/^[a-z0-9]+(\/[a-z0-9]+)?$/i, 'expected format/quality such as mp3/192k')),
   /** Refuse unsigned audio and download URLs (REQUIRE_SIGNED_URLS). */
   requireSignedUrls: bool(false),
   /** Lifetime of the signed URLs handed out by /streaming, in seconds. */
@@ -35,6 +37,7 @@ export type AudioOptions = z.output<typeof audioOptions>;
 
 export const audioEnv = {
   allowedHosts: 'MEDIA_ALLOWED_HOSTS',
+  publicRenditions: 'PUBLIC_RENDITIONS',
   requireSignedUrls: 'REQUIRE_SIGNED_URLS',
   signedUrlTtl: 'SIGNED_URL_TTL',
   ffmpegPath: 'FFMPEG_PATH',

@@ -6,6 +6,7 @@ import type { AudioOptions } from './options.ts';
 import { HostAllowList } from './allow-list.ts';
 import { MediaEgressProxy } from './egress.ts';
 import { Extractor } from './pipeline.ts';
+import { ExtractionPolicy } from './policy.ts';
 import { MASTER, isMaster } from './renditions.ts';
 import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
 import { AudioLibrary } from './service.ts';
@@ -30,10 +31,13 @@ export class AudioRuntime {
   #parts: AudioParts | undefined;
   /** Every request FFmpeg and yt-dlp make goes through it (egress.ts); started with the workers. */
   readonly egress: MediaEgressProxy;
+  /** Which renditions and priorities callers without the admin key may queue. */
+  readonly policy: ExtractionPolicy;
 
   constructor(ctx: PluginContext<AudioOptions>) {
     this.ctx = ctx;
     this.egress = new MediaEgressProxy(() => this.allowList(), ctx.logger);
+    this.policy = new ExtractionPolicy(ctx.config, ctx.auth.registry, ctx.options.publicRenditions);
   }
 
   get options(): AudioOptions {

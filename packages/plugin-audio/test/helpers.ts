@@ -175,8 +175,9 @@ export interface Job {
   quality: string;
 }
 
-export async function extract(host: TestHost, id: number, body: Record<string, unknown> = {}): Promise<{ status: number; job: Job }> {
-  const res = await host.request(`/api/debats/${id}/extract`, { method: 'POST', json: body });
+/** Requests a rendition, with the admin key unless `admin: false` (anonymous callers may only queue the public renditions). */
+export async function extract(host: TestHost, id: number, body: Record<string, unknown> = {}, o: { admin?: boolean } = {}): Promise<{ status: number; job: Job }> {
+  const res = await host.request(`/api/debats/${id}/extract`, { method: 'POST', json: body, admin: o.admin ?? true });
   return { status: res.status, job: (await res.json()) as Job };
 }
 

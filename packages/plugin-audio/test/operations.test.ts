@@ -40,8 +40,8 @@ describe('/health/detailed', () => {
     const host = await startTestHost({ env: { RATE_LIMIT_STRICT_PER_MINUTE: '2', MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', AUDIO_WORKERS: 'false' }, plugins: [audioPlugin] });
     try {
       const id = await createDebate(host, { video_url: 'http://127.0.0.1:9/media/master.m3u8' });
-      assert.equal((await extract(host, id, { format: 'mp3' })).status, 202);
-      assert.equal((await extract(host, id, { format: 'mp3' })).status, 202);
+      assert.equal((await extract(host, id, { format: 'mp3' }, { admin: false })).status, 202);
+      assert.equal((await extract(host, id, { format: 'mp3' }, { admin: false })).status, 202);
       const res = await host.request(`/api/debats/${id}/extract`, { method: 'POST', json: { format: 'mp3' } });
       assert.equal(res.status, 429);
       assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);

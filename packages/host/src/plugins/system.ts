@@ -1,5 +1,6 @@
-import { NotFoundError, PLUGIN_API_VERSION, definePlugin, z, type RobianKernel } from '@robian/core';
+import { NotFoundError, PLUGIN_API_VERSION, definePlugin, z, type ResponseSpec, type RobianKernel } from '@robian/core';
 import { HOST_VERSION } from '../version.ts';
+import { ObservabilityAccess } from './observability.ts';
 import { registerSystemMetrics } from './system-metrics.ts';
 
 const healthView = z.object({ status: z.literal('ok'), version: z.string(), timestamp: z.string() }).meta({ id: 'Health' });
@@ -13,6 +14,8 @@ export function systemPlugin(kernel: RobianKernel) {
     description: 'Health and metrics',
     setup(ctx) {
       registerSystemMetrics(ctx.metrics, kernel);
+      const access = new ObservabilityAccess(ctx.config, ctx.auth.registry);
+      const guarded: Record<number, ResponseSpec> = access.public ? {} : { 401: { description: 'No METRICS_TOKEN or admin key (OBSERVABILITY_PUBLIC=false)' }, 403: { description: 'Another token' } };
       ctx.router.route({
         method: 'get',
         path: '/health',
@@ -31,8 +34,9 @@ export function systemPlugin(kernel: RobianKernel) {
         operationId: 'healthDetailed',
         summary: 'Database, cache, each plugin and the process; 503 when something essential is down',
         tags: ['system'],
-        responses: { 200: { description: 'Up (possibly degraded)' }, 503: { description: 'Down' } },
+        responses: { 200: { description: 'Up (possibly degraded)' }, 503: { description: 'Down' }, ...guarded },
         handler: async (koa) => {
+          access.check(koa);
           const report = await kernel.health();
           koa.set('Cache-Control', 'no-store');
           koa.status = report.status === 'down' ? 503 : 200;
@@ -46,8 +50,9 @@ export function systemPlugin(kernel: RobianKernel) {
         operationId: 'metrics',
         summary: 'Prometheus metrics (off when PROMETHEUS_METRICS=false)',
         tags: ['system'],
-        responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+        responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' }, ...guarded },
         handler: async (koa) => {
+          access.check(koa);
           if (!ctx.config.prometheusMetrics) throw new NotFoundError('metrics are disabled (PROMETHEUS_METRICS=false)');
           koa.set('Content-Type', kernel.metrics.contentType);
           koa.set('Cache-Control', 'no-store');
