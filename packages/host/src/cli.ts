@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig } from '@robian/core';
+import { ConfigError, DebateSchema, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig } from '@robian/core';
 import { InputError, partialResultOf } from '@robian/plugin-assemblee-nationale';
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
@@ -83,8 +83,13 @@ db.command('migrate')
 
 db.command('seed')
   .description('Import the demo committees, deputies and debates (AN open-data records written by the project; idempotent)')
-  .action(async () => {
+  .option('--if-empty', 'only when the database has no debate yet (what `pnpm start` uses: a real import is never mixed with the demo)')
+  .action(async (opts: { ifEmpty?: boolean }) => {
     await withKernel(async (robian) => {
+      if (opts.ifEmpty && (await robian.kernel.orm.em.fork().count(DebateSchema, {})) > 0) {
+        console.log('the database already has debates: demo not seeded (--if-empty)');
+        return;
+      }
       const seeded = await seedDemo(robian.kernel);
       const { commissions, deputies, debates } = seeded.report;
       const created = commissions.created + deputies.created + debates.created;
