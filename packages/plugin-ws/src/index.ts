@@ -32,3 +32,5 @@ export { Realtime, type RealtimeService } from './realtime.ts';
 export { parseChannel, debateChannel, userChannel, PUBLIC_CHANNELS, MESSAGE_TYPES, REPLY_TYPES, type ParsedChannel } from './channels.ts';
 export { envelope, publicationsFor, type Envelope, type Publication } from './messages.ts';
 export { ProgressThrottle } from './throttle.ts';
+export { ORIGINAL_TYPES, ORIGINAL_CHANNELS, originalEnvelope, originalPublicationsFor, type OriginalEnvelope, type OriginalPublication } from './original.ts';
+export { WS_DIALECTS, type WsDialect } from './ws-server.ts';
