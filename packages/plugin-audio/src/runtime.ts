@@ -7,6 +7,7 @@ import { HostAllowList } from './allow-list.ts';
 import { MediaEgressProxy } from './egress.ts';
 import { Extractor } from './pipeline.ts';
 import { ExtractionPolicy } from './policy.ts';
+import { removeDebateAudio } from './removal.ts';
 import { MASTER, isMaster } from './renditions.ts';
 import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
 import { AudioLibrary } from './service.ts';
@@ -116,6 +117,9 @@ export class AudioRuntime {
         })
       : undefined;
     this.#parts = { binaries, storage, store, library, extractor, scheduler };
+    ctx.events.on('debate.deleted', ({ id }) =>
+      removeDebateAudio({ debateId: id, storage, library, scheduler, logger: ctx.logger }).then(() => undefined, (err: unknown) => ctx.logger.warn({ err, debate_id: id }, 'could not remove the audio of a deleted debate')),
+    );
     ctx.services.provide('audio', {
       storage,
       jobs: store,

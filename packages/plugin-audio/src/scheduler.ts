@@ -129,6 +129,17 @@ export class ExtractionScheduler {
     return true;
   }
 
+  /** Stops the jobs of a debate running here (the debate was deleted) and resolves once they are gone. */
+  async abortDebate(debateId: number): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const r of this.#running.values()) {
+      if (jobDebateId(r.job) !== debateId) continue;
+      r.controller.abort(new StopSignal('cancelled', 'the debate was deleted'));
+      waits.push(r.done);
+    }
+    await Promise.all(waits);
+  }
+
   /** Whether a job runs in this process, and its finish. */
   local(jobId: number): Promise<void> | undefined {
     return this.#running.get(jobId)?.done;
