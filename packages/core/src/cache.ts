@@ -131,7 +131,8 @@ export class RobianCache {
     client.on('end', () => {
       this.#redisReady = false;
     });
-    this.#l2 = new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false });
+    // no Keyv namespace: every key starts with REDIS_KEY_PREFIX (Keyv's default namespace wrote `keyv::robian:…`)
+    this.#l2 = new Keyv({ store: new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: false }), useKeyPrefix: false, namespace: '' });
     this.#l2.on('error', (err: Error) => {
       this.stats.errors++;
       this.#lastError = err.message;
