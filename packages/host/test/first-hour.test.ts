@@ -60,3 +60,19 @@ describe("a new user's first hour", () => {
     }
   });
 });
+
+it('the test run checks ffmpeg, ffprobe and yt-dlp up front and names what to install', async () => {
+  const script = fileURLToPath(new URL('../../../scripts/check-test-binaries.mjs', import.meta.url));
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env: { PATH: '/nonexistent' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /needs ffmpeg, ffprobe, yt-dlp/);
+  assert.match(r.stderr, /apt-get install ffmpeg yt-dlp/);
+  const root = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  assert.match(root.scripts.test ?? '', /^node scripts\/check-test-binaries\.mjs && /);
+});
