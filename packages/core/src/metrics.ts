@@ -7,6 +7,18 @@ import type { Disposer } from './events.ts';
  */
 export class Metrics {
   readonly registry = new Registry();
+  #schedules: ScheduleMetrics | undefined;
+
+  /**
+   * The scheduled tasks' clocks, shared by every plugin (one set of series, a `task` label each):
+   * `robian_schedule_last_success_timestamp_seconds{task}`, `robian_schedule_next_run_timestamp_seconds{task}`,
+   * `robian_schedule_runs_total{task,outcome}`. The "scheduler task overdue" alert reads them
+   * (docs/operations.md § Metrics).
+   */
+  schedules(): ScheduleMetrics {
+    this.#schedules ??= new ScheduleMetrics(this);
+    return this.#schedules;
+  }
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'robian_process_' });
@@ -56,7 +68,58 @@ export class PluginMetrics {
     this.#names.push(config.name);
     return this.#metrics.histogram(config);
   }
+  /** The shared scheduled-task clocks (`Metrics.schedules()`); the tasks this plugin names are forgotten at its stop. */
+  schedules(): Pick<ScheduleMetrics, 'due' | 'ran'> {
+    const shared = this.#metrics.schedules();
+    const tasks = this.#tasks;
+    return {
+      due(task, next) {
+        tasks.add(task);
+        shared.due(task, next);
+      },
+      ran(task, ok, next) {
+        tasks.add(task);
+        shared.ran(task, ok, next);
+      },
+    };
+  }
+  readonly #tasks = new Set<string>();
   dispose: Disposer = () => {
     for (const name of this.#names.splice(0)) this.#metrics.remove(name);
+    for (const task of this.#tasks) this.#metrics.schedules().forget(task);
+    this.#tasks.clear();
   };
+}
+
+/** See `Metrics.schedules()`. A task name is `plugin.task`, e.g. `assemblee.agenda-sync`. */
+export class ScheduleMetrics {
+  readonly #last: Gauge<'task'>;
+  readonly #next: Gauge<'task'>;
+  readonly #runs: Counter<'task' | 'outcome'>;
+
+  constructor(metrics: Metrics) {
+    this.#last = metrics.gauge({ name: 'robian_schedule_last_success_timestamp_seconds', help: 'Unix time of the last successful run of a scheduled task', labelNames: ['task'] });
+    this.#next = metrics.gauge({ name: 'robian_schedule_next_run_timestamp_seconds', help: 'Unix time a scheduled task is next due', labelNames: ['task'] });
+    this.#runs = metrics.counter({ name: 'robian_schedule_runs_total', help: 'Runs of scheduled tasks by outcome (success, failure)', labelNames: ['task', 'outcome'] });
+  }
+
+  /** The task is due at `next` (set when it is scheduled). */
+  due(task: string, next: Date): void {
+    this.#next.set({ task }, next.getTime() / 1000);
+  }
+
+  /** A run ended; `next` is when it is due again. */
+  ran(task: string, ok: boolean, next?: Date): void {
+    this.#runs.inc({ task, outcome: ok ? 'success' : 'failure' });
+    if (ok) this.#last.set({ task }, Date.now() / 1000);
+    if (next) this.due(task, next);
+  }
+
+  /** The task is gone (its plugin stopped): its series go too. */
+  forget(task: string): void {
+    this.#last.remove({ task });
+    this.#next.remove({ task });
+    this.#runs.remove({ task, outcome: 'success' });
+    this.#runs.remove({ task, outcome: 'failure' });
+  }
 }

@@ -43,4 +43,21 @@ export const ExtractionJobSchema = defineEntity({
 });
 export type ExtractionJob = InferEntity<typeof ExtractionJobSchema>;
 
-export const audioEntities = [ExtractionJobSchema];
+/**
+ * Plays and listening time per debate and day (UTC): what the business dashboard and "most played"
+ * read. A play is a response that sends bytes from the start of the file; listened seconds are the
+ * seconds of audio sent (bytes sent × duration ÷ size), ranges included. Written in batches by PlayLog.
+ */
+export const AudioPlayDailySchema = defineEntity({
+  name: 'AudioPlayDaily',
+  tableName: 'audio_play_daily',
+  properties: {
+    debate: () => p.manyToOne(DebateSchema).primary().deleteRule('cascade'),
+    day: p.string().length(10).primary(),
+    plays: p.integer().default(0),
+    listenedSeconds: p.double().default(0),
+  },
+});
+export type AudioPlayDaily = InferEntity<typeof AudioPlayDailySchema>;
+
+export const audioEntities = [ExtractionJobSchema, AudioPlayDailySchema];

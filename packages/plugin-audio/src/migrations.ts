@@ -20,4 +20,20 @@ export const audio0001ExtractionJob = sqlMigration(
   { sqlite: ["drop table if exists `audio_extraction_job`"], postgresql: ["drop table if exists \"audio_extraction_job\" cascade"] },
 );
 
-export const audioMigrations = [audio0001ExtractionJob];
+/** Plays and listening time per debate and day (AudioPlayDailySchema; docs/operations.md § Metrics). */
+export const audio0002PlayDaily = sqlMigration(
+  'audio-0002-play-daily',
+  {
+    sqlite: [
+      "create table `audio_play_daily` (`debate_id` integer not null, `day` text not null, `plays` integer not null default 0, `listened_seconds` double not null default 0, primary key (`debate_id`, `day`), constraint `audio_play_daily_debate_id_foreign` foreign key (`debate_id`) references `debate` (`id`) on delete cascade)",
+      "create index `audio_play_daily_debate_id_index` on `audio_play_daily` (`debate_id`)",
+    ],
+    postgresql: [
+      'create table "audio_play_daily" ("debate_id" int not null, "day" varchar(10) not null, "plays" int not null default 0, "listened_seconds" double precision not null default 0, primary key ("debate_id", "day"))',
+      'alter table "audio_play_daily" add constraint "audio_play_daily_debate_id_foreign" foreign key ("debate_id") references "debate" ("id") on delete cascade',
+    ],
+  },
+  { sqlite: ['drop table if exists `audio_play_daily`'], postgresql: ['drop table if exists "audio_play_daily" cascade'] },
+);
+
+export const audioMigrations = [audio0001ExtractionJob, audio0002PlayDaily];

@@ -70,7 +70,10 @@ export class Playback {
         file: playable.stored,
         contentType: MIME_TYPES[rendition.format],
         disposition: contentDisposition(kind, filename),
-        onPlay: () => r.library.played(playable.file),
+        onPlay: (sent) => {
+          r.library.played(playable.file);
+          r.plays.record(id, playable.file.durationSeconds === null ? null : Number(playable.file.durationSeconds), sent);
+        },
       });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -10,6 +10,8 @@ import { ExtractionPolicy } from './policy.ts';
 import { removeDebateAudio } from './removal.ts';
 import { MASTER, isMaster } from './renditions.ts';
 import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
+import { registerAudioMetrics } from './metrics.ts';
+import { PlayLog } from './plays.ts';
 import { AudioLibrary } from './service.ts';
 import { LocalAudioStorage, type AudioStorage } from './storage.ts';
 
@@ -21,6 +23,7 @@ export interface AudioParts {
   library: AudioLibrary;
   extractor: Extractor;
   scheduler: ExtractionScheduler | undefined;
+  plays: PlayLog;
 }
 
 /**
@@ -76,6 +79,8 @@ export class AudioRuntime {
     const storage = ctx.services.maybe('audio.storage') ?? new LocalAudioStorage(o.storageDir ?? join(ctx.config.dataDir, 'audio'));
     const store = new JobStore(ctx.orm);
     const library = new AudioLibrary(ctx, storage, store, o.signedUrlTtl);
+    const plays = new PlayLog(ctx);
+    registerAudioMetrics(ctx, store);
     // the debate's status follows its audio (disponible is set when a rendition is saved)
     const follow = (fn: () => Promise<void>) => fn().catch((err: unknown) => ctx.logger.warn({ err }, 'could not update the debate status'));
     ctx.events.on('extraction.started', (e) => follow(() => library.moveStatus(e.debate_id, ['termine', 'erreur'], 'extraction')));
@@ -95,6 +100,7 @@ export class AudioRuntime {
           maxAttempts: o.maxAttempts,
           retryBaseMs: o.retryBaseMs,
           progressIntervalMs: o.progressIntervalMs,
+          schedules: ctx.metrics.schedules(),
           execute: async (job, signal, onProgress) => {
             const debateId = jobDebateId(job);
             const debate = await library.em().findOne(DebateSchema, { id: debateId }, { disableIdentityMap: true });
@@ -116,7 +122,7 @@ export class AudioRuntime {
           },
         })
       : undefined;
-    this.#parts = { binaries, storage, store, library, extractor, scheduler };
+    this.#parts = { binaries, storage, store, library, extractor, scheduler, plays };
     ctx.events.on('debate.deleted', ({ id }) =>
       removeDebateAudio({ debateId: id, storage, library, scheduler, logger: ctx.logger }).then(() => undefined, (err: unknown) => ctx.logger.warn({ err, debate_id: id }, 'could not remove the audio of a deleted debate')),
     );
@@ -129,11 +135,13 @@ export class AudioRuntime {
       cleanup: (c = {}) => library.cleanup({ ttlDays: c.ttlDays ?? o.cleanupTtlDays, ...(c.dryRun === undefined ? {} : { dryRun: c.dryRun }) }),
     });
     scheduler?.start();
+    plays.start();
   }
 
   async stop(): Promise<void> {
     const parts = this.#parts;
     if (parts?.scheduler) await parts.scheduler.stop();
+    await parts?.plays.stop();
     await this.egress.stop();
     if (parts?.storage instanceof LocalAudioStorage) parts.storage.closeIdle();
     this.#parts = undefined;

@@ -17,6 +17,8 @@ export interface SchedulerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   progressIntervalMs: number;
+  /** Scheduled-task clocks (`robian_schedule_*{task}`) for the poll and reap loops. */
+  schedules?: { due(task: string, next: Date): void; ran(task: string, ok: boolean, next?: Date): void };
   /** Does the work of one job; must honour the signal (kill its processes, remove its temp files). */
   execute(job: ExtractionJob, signal: AbortSignal, onProgress: (percent: number) => void): Promise<ExtractResult>;
 }
@@ -61,17 +63,25 @@ export class ExtractionScheduler {
   }
 
   start(): void {
-    const every = (ms: number, fn: () => Promise<unknown>) => {
+    const clock = this.o.schedules;
+    const every = (ms: number, fn: () => Promise<unknown>, task?: string) => {
+      if (task) clock?.due(task, new Date(Date.now() + ms));
       const t = setInterval(() => {
-        fn().catch((err: unknown) => this.o.logger.warn({ err }, 'extraction scheduler task failed'));
+        fn().then(
+          () => task && clock?.ran(task, true, new Date(Date.now() + ms)),
+          (err: unknown) => {
+            if (task) clock?.ran(task, false, new Date(Date.now() + ms));
+            this.o.logger.warn({ err }, 'extraction scheduler task failed');
+          },
+        );
       }, ms);
       t.unref();
       this.#timers.push(t);
     };
-    every(this.o.pollMs, () => this.tick());
+    every(this.o.pollMs, () => this.tick(), 'audio.extraction-poll');
     // renews leases and records progress in the rows: every third of the lease, and at least every 2 s
     every(Math.max(200, Math.min(2000, Math.floor(this.o.leaseMs / 3))), () => this.heartbeat());
-    every(this.o.leaseMs, () => this.reap());
+    every(this.o.leaseMs, () => this.reap(), 'audio.lease-reap');
     void this.reap()
       .then(() => this.tick())
       .catch((err: unknown) => this.o.logger.warn({ err }, 'extraction scheduler first pass failed'));

@@ -73,8 +73,8 @@ export interface ServeOptions {
   /** `inline` or `attachment` with a filename. */
   disposition?: string;
   cacheControl?: string;
-  /** Called when bytes are about to be sent (not for HEAD, 304 or 416). */
-  onPlay?: () => void;
+  /** Called when bytes are about to be sent (not for HEAD, 304 or 416): from which offset, how many, of what size. */
+  onPlay?: (sent: { start: number; length: number; size: number }) => void;
 }
 
 /** A strong validator: renditions are immutable once renamed in, so size + mtime identify the bytes. */
@@ -166,7 +166,7 @@ export async function serveFile(ctx: Context, o: ServeOptions): Promise<void> {
     ctx.status = status;
     ctx.respond = false;
     res.writeHead(status, headers);
-    o.onPlay?.();
+    o.onPlay?.({ start, length, size: file.size });
     try {
       await sendRange(res, reader, start, length);
     } catch {
@@ -178,7 +178,7 @@ export async function serveFile(ctx: Context, o: ServeOptions): Promise<void> {
   ctx.status = status;
   ctx.respond = false;
   res.writeHead(status, headers);
-  o.onPlay?.();
+  o.onPlay?.({ start, length, size: file.size });
   try {
     await pipeline(stream, res);
   } catch {

@@ -4,6 +4,7 @@ import { listenerEntities } from './entities.ts';
 import { Library } from './library.ts';
 import { listenerMigrations } from './migrations.ts';
 import { listenersEnv, listenersOptions } from './options.ts';
+import { registerListenerMetrics } from './metrics.ts';
 
 export const LISTENERS_PLUGIN = 'listeners';
 
@@ -28,6 +29,7 @@ export const listenersPlugin = definePlugin({
     library.register();
     ctx.services.provide('listeners.position', (koa, debateId) => library.position(koa as never, debateId));
     ctx.events.on('debate.deleted', ({ id }) => library.forgetDebate(id));
+    registerListenerMetrics(ctx);
   },
 });
 
