@@ -19,7 +19,7 @@ PORT="${PORT:-18765}"
 log() { printf '\n== %s\n' "$*"; }
 
 cleanup() {
-  for m in proc dev/pts dev; do umountpoint=$ROOT/$m; mountpoint -q "$umountpoint" && umount -l "$umountpoint" || true; done
+  for m in dev/pts dev proc; do mountpoint -q "$ROOT/$m" && umount -l "$ROOT/$m" || true; done
 }
 trap cleanup EXIT
 
@@ -29,7 +29,13 @@ if [ ! -x "$ROOT/usr/bin/apt-get" ]; then
 fi
 mount -t proc proc "$ROOT/proc"; mount --bind /dev "$ROOT/dev"; mount --bind /dev/pts "$ROOT/dev/pts"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root SCARF_ANALYTICS=false YOUTUBE_DL_SKIP_DOWNLOAD=1 CI=true "$@"; }
+# a network that re-signs TLS (this machine's) needs its CA inside the root too, as a docker build would
+EXTRA_CA=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  mkdir -p "$ROOT/etc/robian-build" && cp "$NODE_EXTRA_CA_CERTS" "$ROOT/etc/robian-build/extra-ca.crt"
+  EXTRA_CA=(NODE_EXTRA_CA_CERTS=/etc/robian-build/extra-ca.crt)
+fi
+in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root SCARF_ANALYTICS=false YOUTUBE_DL_SKIP_DOWNLOAD=1 CI=true "${EXTRA_CA[@]}" "$@"; }
 
 log "base: Node $("$NODE_BIN" --version) and pnpm into /usr/local (what node:24-bookworm-slim provides)"
 install -m 0755 "$NODE_BIN" "$ROOT/usr/local/bin/node"
