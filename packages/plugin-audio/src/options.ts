@@ -5,6 +5,14 @@ const list = option.list(
   z.string().regex(/^(\*\.)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(:(\d{1,5}|\*))?$/i, 'expected host names such as videos.assemblee-nationale.fr, *.example.org, media.example.org:8443 or 127.0.0.1:* (no port: 80 and 443 only)'),
 );
 
+const storageUrl = z.string().refine((v) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}, 'expected an http(s) URL such as http://127.0.0.1:9000');
+
 export const audioOptions = z.object({
   /** Hosts that may be fetched besides the registered sources' `mediaHosts` (MEDIA_ALLOWED_HOSTS); `host` = ports 80/443, `host:port`, `host:*`. */
   allowedHosts: list,
@@ -31,6 +39,35 @@ export const audioOptions = z.object({
   progressIntervalMs: int(500, 0, 60_000),
   /** `robian audio cleanup`: renditions not played for this many days are removed (0 keeps them). */
   cleanupTtlDays: int(30, 0, 3650),
+  /** Where renditions live: `local` (storageDir) or `s3` (an S3-compatible bucket, s3-storage.ts). */
+  storage: z.enum(['local', 's3']).default('local'),
+  /** How /audio and /download hand out bytes kept in S3: `proxy` (Robian streams them) or `redirect` (302 to a presigned URL). */
+  delivery: z.enum(['proxy', 'redirect']).default('proxy'),
+  /** A CDN (or public bucket) URL the redirect mode points /audio at instead of a presigned URL: `<base>/<prefix><key>`. */
+  publicBaseUrl: storageUrl.optional(),
+  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3–63 lower-case letters, digits, dots, dashes)').optional(),
+  /** An S3-compatible server (MinIO, Ceph RGW, Garage, R2…); unset for AWS S3. */
+  s3Endpoint: storageUrl.optional(),
+  s3Region: z.string().regex(/^[a-z0-9-]{1,32}$/, 'expected a region name such as eu-west-3').default('us-east-1'),
+  /** Path-style addressing (`endpoint/bucket/key`); unset: on with S3_ENDPOINT, off for AWS (virtual-host `bucket.endpoint/key`). */
+  s3ForcePathStyle: bool(false).optional(),
+  /** Static credentials; unset: the SDK's chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, web identity, instance role). */
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  s3SessionToken: z.string().min(1).optional(),
+  /** Prepended to every key (`robian/` → `robian/42/mp3-128k.mp3`), so one bucket may hold other things. */
+  s3Prefix: z.string().regex(/^([a-z0-9._-]+\/)*$/i, 'expected folders ending in a slash, such as robian/audio/').default(''),
+  /** Life of the presigned GET URLs of the redirect mode, in seconds (a player keeps reading from the URL it was sent to). */
+  s3PresignTtl: int(3600, 30, 7 * 86400),
+  /** Multipart upload: part size (MiB, at least S3's 5) and parts in flight; memory per upload = both multiplied. */
+  s3PartSizeMb: int(8, 5, 512),
+  s3UploadQueue: int(4, 1, 32),
+  /** Sockets kept open to the S3 server (proxy mode: one per range being served). */
+  s3MaxSockets: int(1024, 1, 65536),
+}).superRefine((o, ctx) => {
+  if (o.storage !== 's3') return;
+  if (!o.s3Bucket) ctx.addIssue({ code: 'custom', path: ['s3Bucket'], message: 'S3_BUCKET is required when AUDIO_STORAGE=s3' });
+  if (Boolean(o.s3AccessKeyId) !== Boolean(o.s3SecretAccessKey)) ctx.addIssue({ code: 'custom', path: ['s3SecretAccessKey'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or leave both unset for the SDK credential chain)' });
 });
 
 export type AudioOptions = z.output<typeof audioOptions>;
@@ -51,4 +88,19 @@ export const audioEnv = {
   pollIntervalMs: 'EXTRACTION_POLL_INTERVAL_MS',
   progressIntervalMs: 'EXTRACTION_PROGRESS_INTERVAL_MS',
   cleanupTtlDays: 'AUDIO_CLEANUP_TTL_DAYS',
+  storage: 'AUDIO_STORAGE',
+  delivery: 'AUDIO_DELIVERY',
+  publicBaseUrl: 'AUDIO_PUBLIC_BASE_URL',
+  s3Bucket: 'S3_BUCKET',
+  s3Endpoint: 'S3_ENDPOINT',
+  s3Region: 'S3_REGION',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  s3AccessKeyId: 'S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  s3SessionToken: 'S3_SESSION_TOKEN',
+  s3Prefix: 'S3_PREFIX',
+  s3PresignTtl: 'S3_PRESIGN_TTL',
+  s3PartSizeMb: 'S3_PART_SIZE_MB',
+  s3UploadQueue: 'S3_UPLOAD_QUEUE',
+  s3MaxSockets: 'S3_MAX_SOCKETS',
 } as const;

@@ -75,9 +75,12 @@ export class Extractor {
   readonly threads: number;
   /** The egress proxy's URL (`MediaEgressProxy.url`); remote media is never fetched without it. */
   readonly egress: () => string | undefined;
+  /** Life of the presigned URL FFmpeg reads a master on object storage from (the job's timeout and more). */
+  readonly inputTtlSeconds: number;
 
-  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined }) {
+  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined; inputTtlSeconds?: number }) {
     this.egress = o.egress;
+    this.inputTtlSeconds = o.inputTtlSeconds ?? 6 * 3600;
     this.binaries = o.binaries;
     this.storage = o.storage;
     this.sources = o.sources;
@@ -224,11 +227,13 @@ export class Extractor {
     if (!isMaster(rendition)) {
       const master = await this.storage.stat(masterKey);
       if (master) {
-        const local = await this.localPath(masterKey);
-        if (local) {
-          const duration = o.masterDurationSeconds ?? (await this.probe(local, signal)).durationSeconds;
-          const out = await this.transcode(local, rendition, false, key, duration, signal, (f) => o.onProgress(f * 100));
-          return { ...out, copied: false, input: local };
+        const stored = await this.storedInput(masterKey);
+        if (stored) {
+          return await redacting(stored, async () => {
+            const duration = o.masterDurationSeconds ?? (await this.probe(stored.input, signal)).durationSeconds;
+            const out = await this.transcode(stored.input, rendition, false, key, duration, signal, (f) => o.onProgress(f * 100));
+            return { ...out, copied: false, input: stored.label };
+          });
         }
       }
     }
@@ -263,17 +268,39 @@ export class Extractor {
       // keep the source's AAC as the master (stream copy), then derive this rendition from it
       const master = await this.transcode(candidate.url, MASTER, true, masterKey, probed.durationSeconds, signal, (f) => o.onProgress(f * 15));
       await o.onRendition(MASTER, master.file, master.durationSeconds, true);
-      const local = (await this.localPath(masterKey)) ?? candidate.url;
-      const out = await this.transcode(local, rendition, false, key, master.durationSeconds, signal, (f) => o.onProgress(15 + f * 85));
-      return { ...out, copied: false, input: local };
+      const stored = (await this.storedInput(masterKey)) ?? { input: candidate.url, label: candidate.url };
+      return await redacting(stored, async () => {
+        const out = await this.transcode(stored.input, rendition, false, key, master.durationSeconds, signal, (f) => o.onProgress(15 + f * 85));
+        return { ...out, copied: false, input: stored.label };
+      });
     }
     const out = await this.transcode(candidate.url, rendition, false, key, probed.durationSeconds, signal, (f) => o.onProgress(f * 100));
     return { ...out, copied: false, input: candidate.url };
   }
 
-  async localPath(key: string): Promise<string | undefined> {
+  /**
+   * Where FFmpeg reads a stored rendition (the master) from: its local path, or a presigned URL of
+   * the object on S3 (FFmpeg's HTTP input seeks with ranges) — never the source again. `label` is
+   * what messages and logs show (the URL carries a signature).
+   */
+  async storedInput(key: string): Promise<{ input: string; label: string } | undefined> {
     const s = this.storage as AudioStorage & { path?: (k: string) => string };
-    return typeof s.path === 'function' ? s.path(key) : undefined;
+    if (typeof s.path === 'function') {
+      const path = s.path(key);
+      return { input: path, label: path };
+    }
+    if (s.url) return { input: await s.url(key, { ttlSeconds: this.inputTtlSeconds }), label: s.describe?.(key) ?? key };
+    return undefined;
+  }
+}
+
+/** Runs `fn`, and keeps a presigned input URL out of the error it may throw (job errors are shown by the API). */
+async function redacting<T>(stored: { input: string; label: string }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (stored.input !== stored.label && err instanceof Error) err.message = err.message.split(stored.input).join(stored.label);
+    throw err;
   }
 }
 

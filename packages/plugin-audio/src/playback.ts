@@ -1,6 +1,7 @@
 import { ForbiddenError, NotFoundError, idParams, type RobianContext, type z } from '@robian/core';
 import { EXTENSIONS, MIME_TYPES } from './renditions.ts';
 import type { AudioRuntime } from './runtime.ts';
+import { redirectToStorage } from './redirect.ts';
 import { contentDisposition, safeFileName, serveFile } from './serve.ts';
 import { verify } from './signing.ts';
 import { renditionQuery, resolveRendition } from './wire.ts';
@@ -12,6 +13,7 @@ const audioResponses = {
   403: { description: 'Unsigned, altered or expired URL (REQUIRE_SIGNED_URLS=true)' },
   404: { description: 'No such debate, or the rendition is not extracted' },
   416: { description: 'Range not satisfiable (Content-Range: bytes */size)' },
+  302: { description: 'AUDIO_DELIVERY=redirect: to a presigned GET of the object (or AUDIO_PUBLIC_BASE_URL), which serves the ranges' },
 };
 
 /** Playing and downloading a rendition: `GET /api/debats/{id}/audio` and `/download` (ranges, signed URLs). */
@@ -64,6 +66,19 @@ export class Playback {
       throw new NotFoundError(`The ${rendition.format}/${rendition.quality} audio of debate ${id} is not available: request it with POST /api/debats/${id}/extract.`, { format: rendition.format, quality: rendition.quality });
     }
     const filename = safeFileName(playable.title, id, EXTENSIONS[rendition.format]);
+    const { storage } = r;
+    if (this.audio.options.delivery === 'redirect' && storage.url) {
+      // AUDIO_DELIVERY=redirect: S3 (or the CDN) serves the bytes, Robian has checked the request
+      await redirectToStorage(koa, {
+        url: storage.url.bind(storage),
+        file: playable.stored,
+        contentType: MIME_TYPES[rendition.format],
+        disposition: kind === 'attachment' ? contentDisposition(kind, filename) : undefined,
+        maxAgeSeconds: Math.min(60, this.audio.options.s3PresignTtl / 4),
+        onPlay: () => r.library.played(playable.file),
+      });
+      return undefined;
+    }
     try {
       await serveFile(koa, {
         storage: r.storage,

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { DebateSchema, NotFoundError, ProblemError, type PluginContext, type PluginHealth } from '@robian/core';
 import { findBinaries, type Binaries } from './binaries.ts';
 import { JobStore } from './jobs.ts';
@@ -13,6 +12,8 @@ import { ExtractionScheduler, jobDebateId, renditionOf } from './scheduler.ts';
 import { registerAudioMetrics } from './metrics.ts';
 import { PlayLog } from './plays.ts';
 import { AudioLibrary } from './service.ts';
+import { S3AudioStorage } from './s3-storage.ts';
+import { createAudioStorage } from './storage-config.ts';
 import { LocalAudioStorage, type AudioStorage } from './storage.ts';
 
 /** What a started audio plugin works with. */
@@ -40,8 +41,15 @@ export class AudioRuntime {
 
   constructor(ctx: PluginContext<AudioOptions>) {
     this.ctx = ctx;
-    this.egress = new MediaEgressProxy(() => this.allowList(), ctx.logger);
+    this.egress = new MediaEgressProxy(() => this.egressAllowList(), ctx.logger);
     this.policy = new ExtractionPolicy(ctx.config, ctx.auth.registry, ctx.options.publicRenditions);
+  }
+
+  #storageOrigins: string[] = [];
+
+  /** What FFmpeg may reach through the egress proxy: the allow-list and the audio storage's own server (masters on S3). */
+  egressAllowList(): HostAllowList {
+    return new HostAllowList([...this.ctx.sources.registry.mediaHosts(), ...this.options.allowedHosts, ...this.#storageOrigins]);
   }
 
   get options(): AudioOptions {
@@ -76,7 +84,8 @@ export class AudioRuntime {
       if (!b.path || b.error) ctx.logger.warn({ binary: b.name, error: b.error }, `${b.name} is not usable`);
     }
     // a plugin may give a storage of its own (the `audio.storage` service); else AUDIO_STORAGE's
-    const storage = ctx.services.maybe('audio.storage') ?? new LocalAudioStorage(o.storageDir ?? join(ctx.config.dataDir, 'audio'));
+    const storage = ctx.services.maybe('audio.storage') ?? createAudioStorage(o, ctx.config.dataDir);
+    this.#storageOrigins = storage.origins ?? [];
     const store = new JobStore(ctx.orm);
     const library = new AudioLibrary(ctx, storage, store, o.signedUrlTtl);
     const plays = new PlayLog(ctx);
@@ -87,7 +96,7 @@ export class AudioRuntime {
     ctx.events.on('extraction.failed', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'erreur', { onlyWithoutAudio: true })));
     ctx.events.on('extraction.cancelled', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'termine', { onlyWithoutAudio: true })));
     if (o.workers && ctx.workers) await this.egress.start();
-    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url });
+    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url, inputTtlSeconds: ctx.config.extractionTimeoutSeconds + 600 });
     const scheduler = o.workers && ctx.workers
       ? new ExtractionScheduler({
           store,
@@ -143,7 +152,7 @@ export class AudioRuntime {
     if (parts?.scheduler) await parts.scheduler.stop();
     await parts?.plays.stop();
     await this.egress.stop();
-    if (parts?.storage instanceof LocalAudioStorage) parts.storage.closeIdle();
+    parts?.storage.close?.();
     this.#parts = undefined;
   }
 
@@ -156,7 +165,12 @@ export class AudioRuntime {
     return {
       status: usable ? 'ok' : 'degraded',
       binaries: { ffmpeg: bin(b.ffmpeg), ffprobe: bin(b.ffprobe), 'yt-dlp': bin(b.ytdlp) },
-      storage: { kind: r.storage.kind, ...(r.storage instanceof LocalAudioStorage ? { root: r.storage.root } : {}) },
+      storage: {
+        kind: r.storage.kind,
+        delivery: r.storage.url ? this.options.delivery : 'proxy',
+        ...(r.storage instanceof LocalAudioStorage ? { root: r.storage.root } : {}),
+        ...(r.storage instanceof S3AudioStorage ? { bucket: r.storage.bucket, prefix: r.storage.prefix } : {}),
+      },
       workers: r.scheduler ? { concurrency: this.ctx.config.maxConcurrentExtractions, running_here: r.scheduler.running, owner: r.scheduler.owner } : { concurrency: 0 },
       jobs: counts,
       allowed_hosts: this.allowList().list(),

@@ -8,6 +8,16 @@ export interface StoredFile {
   key: string;
   size: number;
   mtime: Date;
+  /** The server's own validator where there is one (S3's ETag): reads check it. */
+  etag?: string;
+}
+
+export interface UrlOptions {
+  /** The Content-Disposition the storage server is to answer with (downloads). */
+  disposition?: string;
+  contentType?: string;
+  /** Life of a presigned URL; also forces one where a public base URL would do (FFmpeg inputs). */
+  ttlSeconds?: number;
 }
 
 /**
@@ -35,6 +45,17 @@ export interface AudioStorage {
   delete(key: string): Promise<boolean>;
   /** Every stored file (temp files included, their key ends in `.tmp`). */
   list(): AsyncIterable<StoredFile>;
+  /**
+   * Optional: a URL the bytes can be fetched from without Robian (object storage: a presigned GET
+   * or a public/CDN URL). The redirect delivery mode answers 302 to it; FFmpeg reads a master from it.
+   */
+  url?(key: string, o?: UrlOptions): Promise<string>;
+  /** Optional: where a key is, for messages and logs (never credentials). */
+  describe?(key: string): string;
+  /** Optional: the `host:port` origins `url` points to (FFmpeg reaches them through the egress proxy). */
+  readonly origins?: string[];
+  /** Optional: releases sockets / descriptors at stop. */
+  close?(): void;
 }
 
 /** Positional reads of one stored file (`AudioStorage.reader`). */
@@ -179,6 +200,14 @@ export class LocalAudioStorage implements AudioStorage {
   /** Closes the descriptors kept open (at stop). Streams still reading keep theirs until they end. */
   closeIdle(): void {
     for (const [key, shared] of this.#fds) if (shared.refs === 0) this.#close(key, shared);
+  }
+
+  close(): void {
+    this.closeIdle();
+  }
+
+  describe(key: string): string {
+    return this.path(key);
   }
 
   async stat(key: string): Promise<StoredFile | undefined> {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestHost, type TestHost } from '@robian/test-support';
-import { audioPlugin } from '../src/index.ts';
+import { audioPlugin, type AudioStorage } from '../src/index.ts';
 import { createDebate, extract, hlsFixture, startMediaServer, streaming, waitRendition, type MediaServer } from './helpers.ts';
+import { startS3Server, uniquePrefix, type S3Server } from './s3-server.ts';
 
 const fixture = await hlsFixture();
 
@@ -12,8 +11,23 @@ async function bytes(res: Response): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
-describe('audio streaming: ranges, validators, download', () => {
+/** A stored file's bytes, read through the storage (whatever it is). */
+async function storedBytes(storage: AudioStorage, key: string): Promise<Buffer> {
+  const stream = await storage.open(key);
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The same suite on the local filesystem and on S3 through Robian (AUDIO_DELIVERY=proxy, GetObject with the range). */
+const STORAGES = [
+  { name: 'local storage', s3: false },
+  { name: 'S3 storage, proxy delivery', s3: true },
+];
+
+for (const storage of STORAGES) describe(`audio streaming: ranges, validators, download (${storage.name})`, () => {
   let media: MediaServer;
+  let s3: S3Server | undefined;
   let host: TestHost;
   let id: number;
   let file: Buffer;
@@ -22,18 +36,22 @@ describe('audio streaming: ranges, validators, download', () => {
 
   before(async () => {
     media = await startMediaServer(fixture);
-    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', EXTRACTION_POLL_INTERVAL_MS: '100' }, plugins: [audioPlugin] });
+    if (storage.s3) s3 = await startS3Server();
+    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', EXTRACTION_POLL_INTERVAL_MS: '100', ...(s3 ? s3.env(uniquePrefix('streaming')) : {}) }, plugins: [audioPlugin] });
     id = await createDebate(host, { title: 'Séance du 20 novembre : « Budget » / État', video_url: `${media.url}/media/master.m3u8` });
     await extract(host, id, { format: 'aac' });
     const r = await waitRendition(host, id, 'aac', 'source', ['ready', 'failed']);
     assert.equal(r.status, 'ready', r.error ?? '');
-    file = readFileSync(join(host.env.dataDir, 'audio', String(id), 'aac-source.m4a'));
+    const stored = host.robian.kernel.services.get('audio').storage;
+    assert.equal(stored.kind, storage.s3 ? 's3' : 'local');
+    file = await storedBytes(stored, `${id}/aac-source.m4a`);
     size = file.length;
     assert.ok(size > 100_000);
   });
   after(async () => {
     await host?.close();
     await media?.close();
+    await s3?.close();
   });
 
   it('serves the whole file with its validators and media type', async () => {

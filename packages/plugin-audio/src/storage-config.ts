@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import type { AudioOptions } from './options.ts';
+import { S3AudioStorage, type S3StorageConfig } from './s3-storage.ts';
+import { LocalAudioStorage, type AudioStorage } from './storage.ts';
+
+/** The local library's folder: AUDIO_STORAGE_DIR, or DATA_DIR/audio. */
+export const localAudioRoot = (o: AudioOptions, dataDir: string) => o.storageDir ?? join(dataDir, 'audio');
+
+/** The S3 settings of the options (S3_*), whatever AUDIO_STORAGE says (`robian audio migrate --to s3` needs them). */
+export function s3Config(o: AudioOptions, dataDir: string): S3StorageConfig {
+  if (!o.s3Bucket) throw new Error('S3_BUCKET is not set: the S3 storage needs a bucket (see docs/configuration.md § Audio)');
+  return {
+    bucket: o.s3Bucket,
+    endpoint: o.s3Endpoint,
+    region: o.s3Region,
+    forcePathStyle: o.s3ForcePathStyle,
+    credentials: o.s3AccessKeyId && o.s3SecretAccessKey ? { accessKeyId: o.s3AccessKeyId, secretAccessKey: o.s3SecretAccessKey, sessionToken: o.s3SessionToken } : undefined,
+    prefix: o.s3Prefix,
+    // FFmpeg's output waits here for its upload: local, per machine, never shared
+    tempDir: join(dataDir, 'tmp', 'audio'),
+    partSizeBytes: o.s3PartSizeMb * 1024 * 1024,
+    queueSize: o.s3UploadQueue,
+    maxSockets: o.s3MaxSockets,
+    presignTtlSeconds: o.s3PresignTtl,
+    publicBaseUrl: o.publicBaseUrl,
+  };
+}
+
+/** The storage AUDIO_STORAGE selects. */
+export function createAudioStorage(o: AudioOptions, dataDir: string): AudioStorage {
+  return o.storage === 's3' ? new S3AudioStorage(s3Config(o, dataDir)) : new LocalAudioStorage(localAudioRoot(o, dataDir));
+}
