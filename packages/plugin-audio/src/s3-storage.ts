@@ -196,7 +196,10 @@ export class S3AudioStorage implements AudioStorage {
       throw gone(key, 'replaced since it was looked up');
     }
     if (!range || out.ContentRange === `bytes ${range.start}-${range.end}/${total}`) return body;
-    if (!out.ContentRange) return slice(body, range.start, range.end - range.start + 1); // the range was ignored: a 200 with the whole object
+    // a server that ignored the range (200, whole object) or answered a wider one (s3rver with `bytes=0-0`)
+    const m = out.ContentRange ? /^bytes (\d+)-(\d+)\//.exec(out.ContentRange) : undefined;
+    const [from, to] = m ? [Number(m[1]), Number(m[2])] : [0, Number(total) - 1];
+    if (from <= range.start && to >= range.end) return slice(body, range.start - from, range.end - range.start + 1);
     body.destroy();
     throw new Error(`${this.describe(key)}: asked for bytes ${range.start}-${range.end}, the server answered ${out.ContentRange}`);
   }
