@@ -287,6 +287,37 @@ audio
     );
   });
 
+audio
+  .command('migrate')
+  .description('Move the local audio library (AUDIO_STORAGE_DIR or DATA_DIR/audio) to the S3_* bucket: each file uploaded, read back and compared by SHA-256, journaled (a second run resumes), then the library is switched (hosts must run with AUDIO_STORAGE=s3; local files are kept)')
+  .requiredOption('--to <storage>', 'the target storage: s3')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { to: string; json?: boolean }) => {
+    if (opts.to !== 's3') {
+      console.error(`--to: expected "s3", got "${opts.to}"`);
+      process.exitCode = 1;
+      return;
+    }
+    // the S3 storage is the one this process opens (a migrated local library would be refused); no workers
+    const config = loadConfig({ ...process.env, AUDIO_WORKERS: 'false', AUDIO_STORAGE: 's3' });
+    await withKernel(
+      async (robian) => {
+        const service = robian.kernel.services.maybe('audio');
+        if (!service) throw new Error('the audio plugin is not installed');
+        const report = await service.migrate(opts.json ? undefined : (key, outcome) => console.log(`${outcome.padEnd(7)} ${key}`));
+        if (opts.json) console.log(JSON.stringify(report, null, 2));
+        else {
+          for (const f of report.failed) console.error(`failed  ${f.key}: ${f.error}`);
+          console.log(`${report.files} files: ${report.copied} copied (${report.bytes_copied} bytes), ${report.skipped} already there, ${report.verified} verified, ${report.failed.length} failed → ${report.to}`);
+          console.log(report.switched ? `switched: ${report.marker} written; run every host with AUDIO_STORAGE=s3 from now on` : 'not switched: run the command again (it resumes) once the failures are fixed');
+        }
+        if (!report.switched) process.exitCode = 1;
+      },
+      true,
+      config,
+    );
+  });
+
 const search = program.command('search').description('The full-text search index (@robian/plugin-search)');
 
 search

@@ -7,6 +7,7 @@ import { audioMigrations } from './migrations.ts';
 import { audioEnv, audioOptions } from './options.ts';
 import { Playback } from './playback.ts';
 import { AudioRuntime } from './runtime.ts';
+import type { MigrationReport } from './migrate.ts';
 import type { AudioLibrary, CleanupReport } from './service.ts';
 import type { AudioStorage } from './storage.ts';
 import { Streaming } from './streaming.ts';
@@ -17,6 +18,7 @@ export * from './egress.ts';
 export * from './entities.ts';
 export * from './extractions.ts';
 export * from './jobs.ts';
+export * from './migrate.ts';
 export * from './migrations.ts';
 export * from './options.ts';
 export * from './pipeline.ts';
@@ -45,6 +47,8 @@ export interface AudioService {
   binaries(): Binaries;
   allowedHosts(): string[];
   cleanup(o?: { ttlDays?: number; dryRun?: boolean }): Promise<CleanupReport>;
+  /** `robian audio migrate --to s3`: the local library to the S3_* bucket, verified, then the switch marker (migrate.ts). */
+  migrate(onFile?: (key: string, outcome: 'copied' | 'skipped' | 'failed') => void): Promise<MigrationReport>;
 }
 
 declare module '@robian/core' {

@@ -13,7 +13,8 @@ import { registerAudioMetrics } from './metrics.ts';
 import { PlayLog } from './plays.ts';
 import { AudioLibrary } from './service.ts';
 import { S3AudioStorage } from './s3-storage.ts';
-import { createAudioStorage } from './storage-config.ts';
+import { LibraryMigration } from './migrate.ts';
+import { createAudioStorage, localAudioRoot, s3Config } from './storage-config.ts';
 import { LocalAudioStorage, type AudioStorage } from './storage.ts';
 
 /** What a started audio plugin works with. */
@@ -141,6 +142,14 @@ export class AudioRuntime {
       library,
       binaries: () => binaries,
       allowedHosts: () => this.allowList().list(),
+      migrate: async (onFile) => {
+        const to = storage instanceof S3AudioStorage ? storage : new S3AudioStorage(s3Config(o, ctx.config.dataDir));
+        try {
+          return await new LibraryMigration({ from: new LocalAudioStorage(localAudioRoot(o, ctx.config.dataDir)), to, ...(onFile ? { onFile } : {}) }).run();
+        } finally {
+          if (to !== storage) to.close();
+        }
+      },
       cleanup: (c = {}) => library.cleanup({ ttlDays: c.ttlDays ?? o.cleanupTtlDays, ...(c.dryRun === undefined ? {} : { dryRun: c.dryRun }) }),
     });
     scheduler?.start();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat as statFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -135,9 +136,13 @@ export class S3AudioStorage implements AudioStorage {
 
   /** Uploads a complete file under `key`, then removes the local file (a move, like the local storage's rename). */
   async put(key: string, fromPath: string): Promise<StoredFile> {
-    const stored = await this.upload(key, fromPath);
+    // hashed here, from the local file still in the page cache, rather than read back from S3 (audio_file.checksum)
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(fromPath, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+    const sha256 = hash.digest('hex');
+    const stored = await this.upload(key, fromPath, { sha256 });
     await rm(fromPath, { force: true });
-    return stored;
+    return { ...stored, sha256 };
   }
 
   /**

@@ -106,7 +106,7 @@ export class AudioLibrary {
     const data = {
       storageKey: stored.key,
       // what `robian integrity` and `robian backup` compare the bytes with later
-      checksum: await this.checksum(stored.key),
+      checksum: stored.sha256 ? `sha256:${stored.sha256}` : await this.checksum(stored.key),
       mimeType: MIME_TYPES[r.format],
       fileSize: stored.size,
       durationSeconds: durationSeconds ?? null,

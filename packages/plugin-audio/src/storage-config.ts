@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { MIGRATED_MARKER, migratedMarker } from './migrate.ts';
 import type { AudioOptions } from './options.ts';
 import { S3AudioStorage, type S3StorageConfig } from './s3-storage.ts';
 import { LocalAudioStorage, type AudioStorage } from './storage.ts';
@@ -26,7 +27,18 @@ export function s3Config(o: AudioOptions, dataDir: string): S3StorageConfig {
   };
 }
 
-/** The storage AUDIO_STORAGE selects. */
+/**
+ * The storage AUDIO_STORAGE selects. A local library that `robian audio migrate --to s3` moved is
+ * refused: a host writing new renditions to its disk while the others read S3 would split it.
+ */
 export function createAudioStorage(o: AudioOptions, dataDir: string): AudioStorage {
-  return o.storage === 's3' ? new S3AudioStorage(s3Config(o, dataDir)) : new LocalAudioStorage(localAudioRoot(o, dataDir));
+  if (o.storage === 's3') return new S3AudioStorage(s3Config(o, dataDir));
+  const root = localAudioRoot(o, dataDir);
+  const moved = migratedMarker(root);
+  if (moved) {
+    throw new Error(
+      `the audio library in ${root} was migrated to s3://${moved.bucket}/${moved.prefix} on ${moved.at}: set AUDIO_STORAGE=s3 (and the S3_* variables), or remove ${join(root, MIGRATED_MARKER)} to use the local copy again`,
+    );
+  }
+  return new LocalAudioStorage(root);
 }

@@ -10,6 +10,8 @@ export interface StoredFile {
   mtime: Date;
   /** The server's own validator where there is one (S3's ETag): reads check it. */
   etag?: string;
+  /** SHA-256 (hex) of the bytes, when the storage computed it on the way in (S3 `put`). */
+  sha256?: string;
 }
 
 export interface UrlOptions {

@@ -163,7 +163,8 @@ describe('S3 storage, redirect delivery (AUDIO_DELIVERY=redirect)', () => {
     media = await startMediaServer(fixture);
     s3 = await startS3Server();
     prefix = uniquePrefix('redirect');
-    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', EXTRACTION_POLL_INTERVAL_MS: '100', ...s3.env(prefix, { AUDIO_DELIVERY: 'redirect', S3_PRESIGN_TTL: '120' }) }, plugins: [audioPlugin] });
+    // only the media server's port: FFmpeg reaches the S3 server because it is the storage (egress allow-list)
+    host = await startTestHost({ env: { MEDIA_ALLOWED_HOSTS: new URL(media.url).host, EXTRACTION_POLL_INTERVAL_MS: '100', ...s3.env(prefix, { AUDIO_DELIVERY: 'redirect', S3_PRESIGN_TTL: '120' }) }, plugins: [audioPlugin] });
     id = await createDebate(host, { title: 'Séance du 21 novembre : « Énergie »', video_url: `${media.url}/media/master.m3u8` });
     await extract(host, id, { format: 'aac' });
     const r = await waitRendition(host, id, 'aac', 'source', ['ready', 'failed']);
