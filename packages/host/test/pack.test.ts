@@ -73,20 +73,25 @@ describe('npm packages', () => {
       join(project, 'check.mjs'),
       `import { createRobian } from '@robian/host';
 import { loadConfig, definePlugin, PLUGIN_API_VERSION } from '@robian/core';
+import { playerPlugin } from '@robian/player';
 const config = loadConfig({ DATA_DIR: process.argv[2], LOG_LEVEL: 'silent' });
 const hello = definePlugin({ name: 'hello', version: '1.0.0', apiVersion: PLUGIN_API_VERSION, setup(ctx) { ctx.router.route({ method: 'get', path: '/hello', handler: () => ({ hello: 'world' }) }); } });
-const robian = createRobian({ config, plugins: [hello] });
+const robian = createRobian({ config, plugins: [hello, playerPlugin] });
 const server = await robian.listen(0, '127.0.0.1');
 const base = 'http://127.0.0.1:' + server.address().port;
 const health = await (await fetch(base + '/health')).json();
 const list = await (await fetch(base + '/api/debats/')).json();
 const hi = await (await fetch(base + '/hello')).json();
+const page = await (await fetch(base + '/', { headers: { accept: 'text/html' } })).text();
+const script = /src="(\\/assets\\/[^"]+\\.js)"/.exec(page)?.[1];
+const player = script ? (await fetch(base + script)).status : 0;
 await robian.close();
-console.log(JSON.stringify({ health: health.status, total: list.total, hi }));
+console.log(JSON.stringify({ health: health.status, total: list.total, hi, player }));
 `,
     );
     const { stdout } = await run(process.execPath, ['check.mjs', join(work, 'data')], { cwd: project });
-    assert.deepEqual(JSON.parse(stdout.trim()), { health: 'ok', total: 0, hi: { hello: 'world' } });
+    // the web player comes built inside the tarballs: its page names a script the host serves
+    assert.deepEqual(JSON.parse(stdout.trim()), { health: 'ok', total: 0, hi: { hello: 'world' }, player: 200 });
     const cli = await run(join(project, 'node_modules', '.bin', 'robian'), ['db', 'check'], { cwd: project, env: { ...process.env, DATA_DIR: join(work, 'data2'), LOG_LEVEL: 'silent' } }).catch(
       (e: { stdout: string; code: number }) => e,
     );

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { DESKTOP, PHONE, audioState, axe, launch, newPage, waitAudio } from './browser.ts';
 import { capture, MAX_DIFF_RATIO } from './screenshots.ts';
-import { startSite, type Site } from './site.ts';
+import { MOMENT, SEGMENTS, startSite, type Site } from './site.ts';
 
 describe('the web player in Chromium', () => {
   let site: Site;
@@ -87,6 +87,26 @@ describe('the web player in Chromium', () => {
     const s = await waitAudio(page, (a) => a.currentTime < 95 && !a.seeking, 'back 15 s');
     assert.ok(s.currentTime >= 85 && s.currentTime < 88, `back 15 s from 100: ${s.currentTime}`);
     await page.locator('#speed').selectOption('1');
+  });
+
+  it('a moment found by search starts playback there, and the transcript follows and jumps', async () => {
+    await page.locator('#q').fill('');
+    await page.locator('#q').pressSequentially('retraites', { delay: 20 });
+    const moment = page.locator('.moments').getByRole('button', { name: /Claire Dumont, 1 min 15 s/ });
+    await moment.waitFor();
+    assert.ok((await moment.locator('mark').count()) > 0, 'the quote is highlighted');
+    await moment.click();
+    const s = await waitAudio(page, (a) => !a.paused && a.readyState >= 3 && a.currentTime > 0 && !a.seeking, 'playing the moment');
+    assert.ok(s.currentTime >= MOMENT.start_seconds && s.currentTime < MOMENT.start_seconds + 1, `currentTime ${s.currentTime} within a second of ${MOMENT.start_seconds}`);
+    await page.getByRole('heading', { level: 1, name: site.pensions.title }).waitFor();
+    const current = page.locator('.transcript [aria-current="true"]');
+    await current.waitFor();
+    assert.match((await current.textContent()) ?? '', /réforme des retraites/, 'the transcript marks the line being heard');
+    const line = SEGMENTS[3]!;
+    await page.locator('.transcript').getByRole('button', { name: /pénibilité doit être reconnue/ }).click();
+    const j = await waitAudio(page, (a) => a.currentTime >= 110 && !a.seeking, 'the clicked line');
+    assert.ok(j.currentTime < line.start_seconds + 1, `jumped to ${j.currentTime}, the line starts at ${line.start_seconds}`);
+    await page.locator('.transcript [aria-current="true"]', { hasText: 'pénibilité' }).waitFor();
   });
 
   it('playback survives navigation, and after a reload resumes at the saved position, also on a linked device', async () => {

@@ -74,6 +74,16 @@ export const CHAPTERS = [
   { title: 'Questions diverses', start_seconds: null },
 ];
 
+/** The sitting's captions; the moment the search test opens starts at MOMENT.start_seconds. */
+export const SEGMENTS = [
+  { start_seconds: 0, end_seconds: 30, speaker_name: 'Mme la présidente', text: 'La séance est ouverte. L’ordre du jour appelle la suite de la discussion du projet de loi.' },
+  { start_seconds: 30, end_seconds: 75.5, speaker_name: 'M. le ministre', text: 'Le Gouvernement présente ce texte après de longs mois de concertation avec les partenaires sociaux.' },
+  { start_seconds: 75.5, end_seconds: 110, speaker_name: 'Mme Claire Dumont', text: 'Cette réforme des retraites repousse l’âge légal de départ sans rien dire des carrières longues.' },
+  { start_seconds: 110, end_seconds: 150, speaker_name: 'M. Paul Girard', text: 'La pénibilité doit être reconnue pour les métiers physiques, nous proposons un amendement.' },
+  { start_seconds: 150, end_seconds: 240, speaker_name: 'Mme la présidente', text: 'Je mets aux voix l’amendement. L’amendement n’est pas adopté.' },
+];
+export const MOMENT = SEGMENTS[2]!;
+
 export async function startSite(): Promise<Site> {
   const [longDir, shortDir] = await Promise.all([longHlsFixture(), hlsFixture()]);
   const longMedia: MediaServer = await startMediaServer(longDir);
@@ -81,7 +91,7 @@ export async function startSite(): Promise<Site> {
   shortMedia.slowMs = 300; // the requested extraction runs long enough to report progress
   const host = await startTestHost({
     plugins: officialPlugins(),
-    env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1', AUDIO_FORMAT: 'mp3', AUDIO_BITRATE: '256k', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_STRICT_PER_MINUTE: '0' },
+    env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', AUDIO_FORMAT: 'mp3', AUDIO_BITRATE: '256k', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_STRICT_PER_MINUTE: '0' },
   });
   await seedDemo(host.robian.kernel);
 
@@ -116,6 +126,10 @@ export async function startSite(): Promise<Site> {
     keywords: ['retraites'],
     video_url: `${shortMedia.url}/slow/media/master.m3u8`,
   });
+
+  // what was said, and where: searched as moments, followed by the page while playing
+  const transcript = await host.request(`/api/debats/${pensionsId}/transcript`, { method: 'PUT', admin: true, json: { source: 'captions', segments: SEGMENTS } });
+  if (transcript.status !== 200 && transcript.status !== 201) throw new Error(`transcript: ${transcript.status} ${await transcript.text()}`);
 
   // the sitting with audio: extracted for real before the browser opens it
   const extract = await host.request(`/api/debats/${pensionsId}/extract`, { method: 'POST', json: {} });
