@@ -1,4 +1,5 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import { ScheduledTaskSchema } from './tasks.ts';
 
 const p = defineEntity.properties;
 
@@ -163,4 +164,4 @@ export const TranscriptSegmentSchema = defineEntity({
 export type TranscriptSegment = InferEntity<typeof TranscriptSegmentSchema>;
 
 /** The entities every Robian database has. Plugins add their own through `definePlugin({ entities })`. */
-export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema, TranscriptSegmentSchema];
+export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema, TranscriptSegmentSchema, ScheduledTaskSchema];

@@ -21,3 +21,4 @@ export * from './options.ts';
 export * from './transcripts.ts';
 export * from './transcript-formats.ts';
 export * from './transcriber.ts';
+export * from './tasks.ts';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, DebateSchema, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig } from '@robian/core';
+import { ConfigError, DebateSchema, PluginError, ProblemError, checkSchema, loadConfig, type ImportReport, type RobianConfig, type TaskStatus } from '@robian/core';
 import { InputError, partialResultOf } from '@robian/plugin-assemblee-nationale';
 import { createRobian, type Robian } from './app.ts';
 import { officialPlugins } from './official.ts';
@@ -247,6 +247,50 @@ imports
         console.log(`chapters: ${result.chapters}, speakers: ${result.speakers_linked} (${result.speakers_created} new)`);
         for (const c of result.candidates) console.log(`  ${c.kind.padEnd(4)} ${c.url}`);
         for (const w of result.warnings) console.log(`  warning: ${w}`);
+      });
+    } catch (err) {
+      failImport(err);
+    }
+  });
+
+const schedule = program.command('schedule').description("The Assemblée nationale plugin's scheduled tasks (open data, videos, live sittings, transcripts)");
+
+function printTask(t: TaskStatus): void {
+  const when = (v: string | null) => v ?? '-';
+  console.log(
+    `${t.task.padEnd(24)} every ${String(t.interval_seconds).padStart(6)} s  last ${when(t.last_finished_at)} ${t.last_outcome ?? 'never run'}` +
+      `${t.last_duration_ms === null ? '' : ` in ${t.last_duration_ms} ms`}  next ${when(t.next_run_at)}${t.running ? `  running on ${t.owner}` : ''}`,
+  );
+  if (t.last_error) console.log(`  error: ${t.last_error}`);
+}
+
+schedule
+  .command('status')
+  .description('Each task: last run, outcome, duration, next run, and which instance runs it now')
+  .option('--json', 'print the status as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    await withKernel(async (robian) => {
+      const tasks = await robian.kernel.services.get('assemblee.schedule').status();
+      if (opts.json) console.log(JSON.stringify(tasks, null, 2));
+      else for (const t of tasks) printTask(t);
+    });
+  });
+
+schedule
+  .command('run')
+  .description('Run one task now, in this process (refused while another instance runs it)')
+  .argument('<task>', 'open-data, videos, live or transcripts (or the full name, e.g. assemblee.videos)')
+  .option('--json', 'print the result as JSON')
+  .action(async (task: string, opts: { json?: boolean }) => {
+    try {
+      await withKernel(async (robian) => {
+        const status = await robian.kernel.services.get('assemblee.schedule').run(task);
+        if (opts.json) console.log(JSON.stringify(status, null, 2));
+        else {
+          printTask(status);
+          if (status.last_summary) console.log(JSON.stringify(status.last_summary, null, 2));
+        }
+        if (status.last_outcome === 'failed') process.exitCode = 1;
       });
     } catch (err) {
       failImport(err);

@@ -9,6 +9,8 @@ export interface FetcherSettings {
   /** host:port values that may be fetched (exact, lower case). */
   allowedHosts: () => Set<string>;
   maxConcurrent: number;
+  /** Requests in flight at once to one host (default: maxConcurrent). */
+  maxPerHost?: number;
   maxRetries: number;
   retryBaseMs: number;
   maxRetryAfterSeconds: number;
@@ -46,6 +48,21 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Validators of a conditional GET (from the previous answer), and what the server said. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** Decodes a body as UTF-8 (BOM dropped), or as Latin-1 when it is not valid UTF-8 (the AN's SRT files). */
+export function decodeText(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
 /** Seconds to wait from a `Retry-After` value (delta-seconds or an HTTP date), or undefined. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -65,8 +82,12 @@ export class PoliteFetcher {
   readonly #settings: FetcherSettings;
   #active = 0;
   readonly #waiting: (() => void)[] = [];
+  /** Per host: requests in flight, the waiting ones, and no request before `notBefore` (backoff, Retry-After). */
+  readonly #hosts = new Map<string, { active: number; waiting: (() => void)[]; notBefore: number }>();
   /** Requests sent (attempts), for tests and metrics. */
   attempts = 0;
+  /** Waits before a retry (429, 5xx, network errors). */
+  backoffs = 0;
 
   constructor(settings: FetcherSettings) {
     this.#settings = settings;
@@ -80,8 +101,32 @@ export class PoliteFetcher {
     }
   }
 
-  /** Takes one of the `maxConcurrent` slots; the returned function gives it back (once). */
-  async #acquire(): Promise<() => void> {
+  #host(host: string) {
+    let h = this.#hosts.get(host);
+    if (!h) {
+      h = { active: 0, waiting: [], notBefore: 0 };
+      this.#hosts.set(host, h);
+    }
+    return h;
+  }
+
+  /**
+   * Takes a slot of the host (`maxPerHost`), then one of the `maxConcurrent` slots, after the host's
+   * backoff if one runs; the returned function gives both back (once).
+   */
+  async #acquire(host: string, signal?: AbortSignal): Promise<() => void> {
+    const h = this.#host(host);
+    if (h.active < (this.#settings.maxPerHost ?? this.#settings.maxConcurrent)) h.active++;
+    else await new Promise<void>((resolve) => h.waiting.push(resolve)); // the host slot is handed over
+    const wait = h.notBefore - Date.now();
+    if (wait > 0) {
+      try {
+        await (this.#settings.sleep ?? defaultSleep)(wait, signal);
+      } catch (err) {
+        this.#releaseHost(h);
+        throw err;
+      }
+    }
     if (this.#active < this.#settings.maxConcurrent) this.#active++;
     else await new Promise<void>((resolve) => this.#waiting.push(resolve)); // the slot is handed over
     let released = false;
@@ -91,7 +136,20 @@ export class PoliteFetcher {
       const next = this.#waiting.shift();
       if (next) next();
       else this.#active--;
+      this.#releaseHost(h);
     };
+  }
+
+  #releaseHost(h: { active: number; waiting: (() => void)[] }): void {
+    const next = h.waiting.shift();
+    if (next) next();
+    else h.active--;
+  }
+
+  /** Holds every request to `host` until `ms` from now (a 429 or 503 slows the whole host, not one request). */
+  #slowDown(host: string, ms: number): void {
+    const h = this.#host(host);
+    h.notBefore = Math.max(h.notBefore, Date.now() + ms);
   }
 
   /** Requests in flight (for tests). */
@@ -100,7 +158,7 @@ export class PoliteFetcher {
   }
 
   /** GETs a URL and gives the response (body unread) once it is a 2xx; redirects only to allowed hosts. */
-  async #get(url: URL, timeoutMs: number, signal: AbortSignal | undefined, accept: string): Promise<{ response: Response; url: URL; release: () => void }> {
+  async #get(url: URL, timeoutMs: number, signal: AbortSignal | undefined, accept: string, validators?: Validators): Promise<{ response: Response; url: URL; release: () => void }> {
     const sleep = this.#settings.sleep ?? defaultSleep;
     let attempt = 0;
     for (;;) {
@@ -108,7 +166,7 @@ export class PoliteFetcher {
       let delayMs: number | undefined;
       let failure: FetchError;
       // one slot per attempt, held until the caller has read the body
-      const release = await this.#acquire();
+      const release = await this.#acquire(url.host.toLowerCase(), signal);
       try {
         const attemptSignal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
         let current = url;
@@ -116,7 +174,10 @@ export class PoliteFetcher {
         let hops = 0;
         for (;;) {
           this.attempts++;
-          response = await fetch(current, { redirect: 'manual', signal: attemptSignal, headers: { 'user-agent': this.#settings.userAgent, accept } });
+          const headers: Record<string, string> = { 'user-agent': this.#settings.userAgent, accept };
+          if (validators?.etag) headers['if-none-match'] = validators.etag;
+          if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
+          response = await fetch(current, { redirect: 'manual', signal: attemptSignal, headers });
           if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
             await response.body?.cancel();
             if (++hops > 5) throw new FetchError(url.href, 'too many redirects');
@@ -126,7 +187,7 @@ export class PoliteFetcher {
           }
           break;
         }
-        if (response.ok) {
+        if (response.ok || (response.status === 304 && validators)) {
           return { response, url: current, release };
         }
         await response.body?.cancel();
@@ -157,12 +218,14 @@ export class PoliteFetcher {
       const backoff = this.#settings.retryBaseMs * 2 ** attempt;
       const wait = delayMs ?? Math.round(backoff / 2 + Math.random() * (backoff / 2));
       attempt++;
+      if (failure.httpStatus === 429 || failure.httpStatus === 503) this.#slowDown(url.host.toLowerCase(), wait);
+      this.backoffs++;
       await sleep(wait, signal);
     }
   }
 
   /** The body of a page as text, refused beyond `maxBytes`. */
-  async text(input: string | URL, options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; accept?: string }): Promise<{ text: string; url: string }> {
+  async text(input: string | URL, options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; accept?: string; latin1Fallback?: boolean }): Promise<{ text: string; url: string }> {
     const { response, url, release } = await this.#get(new URL(input), options.timeoutMs, options.signal, options.accept ?? 'text/html,application/xml;q=0.9,*/*;q=0.8');
     try {
       const declared = Number(response.headers.get('content-length') ?? NaN);
@@ -177,16 +240,30 @@ export class PoliteFetcher {
         if (size > options.maxBytes) throw new FetchError(url.href, `body larger than the ${options.maxBytes} bytes accepted`);
         chunks.push(Buffer.from(chunk));
       }
-      return { text: Buffer.concat(chunks).toString('utf8'), url: url.href };
+      const body = Buffer.concat(chunks);
+      return { text: options.latin1Fallback ? decodeText(body) : body.toString('utf8').replace(/^\uFEFF/, ''), url: url.href };
     } finally {
       release();
     }
   }
 
   /** Downloads to `target` (through a temporary name, renamed when complete). */
-  async download(input: string | URL, target: string, options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; onBytes?: (n: number, total?: number) => void }): Promise<{ bytes: number; url: string }> {
-    const { response, url, release } = await this.#get(new URL(input), options.timeoutMs, options.signal, '*/*');
+  async download(
+    input: string | URL,
+    target: string,
+    options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; onBytes?: (n: number, total?: number) => void; validators?: Validators },
+  ): Promise<{ bytes: number; url: string; notModified?: boolean; validators: Validators }> {
+    const { response, url, release } = await this.#get(new URL(input), options.timeoutMs, options.signal, '*/*', options.validators);
     const partial = `${target}.partial`;
+    const validators: Validators = {
+      ...(response.headers.get('etag') ? { etag: response.headers.get('etag')! } : {}),
+      ...(response.headers.get('last-modified') ? { lastModified: response.headers.get('last-modified')! } : {}),
+    };
+    if (response.status === 304) {
+      await response.body?.cancel();
+      release();
+      return { bytes: 0, url: url.href, notModified: true, validators: { ...options.validators, ...validators } };
+    }
     try {
       const declared = Number(response.headers.get('content-length') ?? NaN);
       if (declared > options.maxBytes) {
@@ -205,7 +282,7 @@ export class PoliteFetcher {
       };
       await pipeline(Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>), counter, createWriteStream(partial, { mode: 0o600 }));
       await rename(partial, target);
-      return { bytes: size, url: url.href };
+      return { bytes: size, url: url.href, validators };
     } catch (err) {
       await rm(partial, { force: true });
       throw err;

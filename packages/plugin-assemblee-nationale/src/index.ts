@@ -1,6 +1,9 @@
 import {
+  DebateSchema,
   PLUGIN_API_VERSION,
   debateView,
+  toDebateView,
+  type Debate,
   definePlugin,
   z,
   type DebateSource,
@@ -13,6 +16,8 @@ import { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from
 import { linkVideo, type LinkVideoResult } from './link.ts';
 import { hostsOf, optionsEnv, optionsSchema, originsOf, type AssembleeOptions } from './options.ts';
 import { VideoResolver } from './video.ts';
+import { buildSchedule, type AssembleeSchedule } from './schedule.ts';
+import { audioFollower } from './audio-follow.ts';
 
 export { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from './importer.ts';
 export { InputError, openInput, recordsOf, kindOfPath, type InputItem, type InputReader, type InputLimits } from './input.ts';
@@ -22,7 +27,17 @@ export { parseVideoPage, parseNvs, publicUrlOf, rebase, VideoResolver, type Vide
 export { PoliteFetcher, FetchError, parseRetryAfter } from './fetcher.ts';
 export { linkVideo, splitName, type LinkVideoResult } from './link.ts';
 export { demoRecords, organeRecord, acteurRecord, reunionRecord, seanceRecord, recordUid, writeRecordFiles, ASSEMBLEE_ORGANE, type AnRecords, type SeancePoint } from './demo.ts';
-export { optionsSchema, optionsEnv, hostsOf, DEFAULT_BASES, type AssembleeOptions } from './options.ts';
+export { optionsSchema, optionsEnv, hostsOf, DEFAULT_BASES, DEFAULT_OPEN_DATA_PATHS, type AssembleeOptions } from './options.ts';
+export { parseListing, listingUrl, parisDay, catchUpDays, type ListedVideo } from './listing.ts';
+export { parseSrt, type Cue } from './captions.ts';
+export { parseReport, reportUidOf, type ParsedReport, type Speech } from './report.ts';
+export { parsePlayer, timeChapters, withEnds, interventions, type PlayerTimeline, type ChapterTiming } from './synchro.ts';
+export { parseLiveTxt, parseEdito, type LiveFlux, type Diffusion } from './live-feed.ts';
+export { LiveWatcher, liveHlsUrl, type LiveSitting } from './live.ts';
+export { VideoDiscovery, titleSimilarity } from './discovery.ts';
+export { SittingEnricher, speechSegments, captionSegments, type TranscriptWriter, type SegmentInput, type Enrichment } from './enrich.ts';
+export { datasetUrls } from './opendata.ts';
+export { TASKS, type AssembleeSchedule } from './schedule.ts';
 
 export const PLUGIN_NAME = 'assemblee-nationale';
 export const PLUGIN_VERSION = '0.1.0';
@@ -38,6 +53,8 @@ declare module '@robian/core' {
     'assemblee.import': AssembleeImport;
     /** Links a video page to its réunion (chapters, speakers, media URLs on the debate). */
     'assemblee.linkVideo': AssembleeLinkVideo;
+    /** The plugin's scheduled tasks: status and run-now (`robian schedule`). */
+    'assemblee.schedule': AssembleeSchedule;
   }
 }
 
@@ -75,6 +92,7 @@ export const assembleeNationalePlugin = definePlugin({
   description: 'Assemblée nationale: open-data import and video resolution',
   options: optionsSchema,
   env: optionsEnv,
+  optionalDependsOn: ['audio'],
   setup(ctx) {
     const options = ctx.options as AssembleeOptions;
     const fetcherSettings = {
@@ -83,8 +101,9 @@ export const assembleeNationalePlugin = definePlugin({
       retryBaseMs: options.retryBaseMs,
       maxRetryAfterSeconds: options.maxRetryAfterSeconds,
       userAgent: options.userAgent,
+      maxPerHost: options.maxRequestsPerHost,
     };
-    const mediaOrigins = originsOf([options.videosBaseUrl, options.hlsBaseUrl, options.originBaseUrl]);
+    const mediaOrigins = originsOf([options.videosBaseUrl, options.hlsBaseUrl, options.originBaseUrl, options.siteBaseUrl]);
     const dataOrigins = originsOf([options.openDataBaseUrl]);
     const mediaFetcher = new PoliteFetcher({ ...fetcherSettings, allowedHosts: () => mediaOrigins });
     const dataFetcher = new PoliteFetcher({ ...fetcherSettings, allowedHosts: () => dataOrigins });
@@ -138,7 +157,7 @@ export const assembleeNationalePlugin = definePlugin({
       return result;
     };
 
-    const link: AssembleeLinkVideo = async (url, linkOptions = {}) => {
+    const link = async (url: string, linkOptions: { signal?: AbortSignal; meetingId?: string } = {}) => {
       const result = await linkVideo(ctx.orm, resolver, url, linkOptions);
       await debatesCache.invalidate();
       await ctx.events.emit(result.created ? 'debate.created' : 'debate.updated', { debate: result.debate as unknown as Record<string, unknown> });
@@ -157,9 +176,22 @@ export const assembleeNationalePlugin = definePlugin({
       },
       import: async (input, importOptions) => (await runImport(input, importOptions)).report,
     };
+    /** A debate's row changed outside linkVideo (times, live status): caches and the bus. */
+    const changed = async (debateId: number, previousStatus?: string) => {
+      await debatesCache.invalidate();
+      const d = await ctx.orm.em.fork().findOne(DebateSchema, { id: debateId }, { populate: ['commission', 'speakers', 'audioFiles'] as never });
+      if (d) await ctx.events.emit('debate.updated', { debate: toDebateView(d as Debate) as unknown as Record<string, unknown>, ...(previousStatus ? { previousStatus } : {}) });
+    };
+    const schedule = buildSchedule({ ctx, options, mediaFetcher, dataFetcher, resolver, link, runImport, changed, extract: audioFollower(ctx, options.autoExtract) });
     ctx.sources.register(source);
     ctx.services.provide('assemblee.import', runImport);
     ctx.services.provide('assemblee.linkVideo', link);
+    ctx.services.provide('assemblee.schedule', schedule);
+    // scheduled work runs in `robian serve` only (workers), once the host is ready
+    ctx.events.on('system.status', (e) => {
+      if (e.status === 'ready' && ctx.workers && options.schedule) schedule.start();
+    });
+    ctx.onStop(() => schedule.stop());
 
     ctx.router.route({
       method: 'post',
@@ -173,8 +205,15 @@ export const assembleeNationalePlugin = definePlugin({
       handler: async (_koa, { body }) => link(body.url),
     });
   },
-  health(ctx: PluginContext) {
-    return { status: 'ok', media_hosts: ctx.sources.registry.get(SOURCE_ID)?.mediaHosts ?? [] };
+  async health(ctx: PluginContext) {
+    const schedule = ctx.services.maybe('assemblee.schedule');
+    const tasks = schedule ? await schedule.status() : [];
+    const failing = tasks.filter((t) => t.last_outcome === 'failed').map((t) => t.task);
+    return {
+      status: failing.length ? 'degraded' : 'ok',
+      media_hosts: ctx.sources.registry.get(SOURCE_ID)?.mediaHosts ?? [],
+      schedule: { enabled: Boolean(schedule?.enabled), tasks, ...(failing.length ? { failing } : {}) },
+    };
   },
 });
 

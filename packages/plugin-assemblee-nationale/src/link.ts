@@ -46,7 +46,12 @@ export function splitName(name: string): { firstName: string; lastName: string; 
  * thumbnail, the chapters and the speakers on the debate. A réunion the agenda import has not seen
  * yet is created from the video's metadata; the next agenda import completes it (same uid).
  */
-export async function linkVideo(orm: RobianOrm, resolver: VideoResolver, url: string, options: { signal?: AbortSignal } = {}): Promise<LinkVideoResult> {
+export async function linkVideo(
+  orm: RobianOrm,
+  resolver: VideoResolver,
+  url: string,
+  options: { signal?: AbortSignal; /** The réunion when the NVS names none (a reported fuzzy match). */ meetingId?: string } = {},
+): Promise<LinkVideoResult> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -57,6 +62,7 @@ export async function linkVideo(orm: RobianOrm, resolver: VideoResolver, url: st
     throw new ValidationError([{ in: 'body', field: 'url', message: 'expected a video page of the Assemblée nationale (…/video.<id>_<hex>…)' }]);
   }
   const media = await resolver.resolve(parsed, options);
+  if (!media.meetingExternalId && options.meetingId) media.meetingExternalId = options.meetingId;
   if (!media.meetingExternalId) {
     throw new ValidationError([{ in: 'body', field: 'url', message: 'the video names no réunion (its data.nvs has no meeting_id)' }]);
   }

@@ -1,4 +1,6 @@
-import { z } from '@robian/core';
+import { option, z } from '@robian/core';
+
+const { bool, int } = option;
 
 const baseUrl = (fallback: string) =>
   z
@@ -21,7 +23,14 @@ export const DEFAULT_BASES = {
   hlsBaseUrl: 'http://videos-an.vodalys.com/',
   originBaseUrl: 'http://anorigin.vodalys.com/',
   openDataBaseUrl: 'https://data.assemblee-nationale.fr/',
+  siteBaseUrl: 'https://www.assemblee-nationale.fr/',
 } as const;
+
+/** The datasets the scheduler refreshes daily, relative to the open-data base (organes and acteurs first, then the agenda). */
+export const DEFAULT_OPEN_DATA_PATHS = [
+  'static/openData/repository/17/amo/deputes_actifs_mandats_actifs_organes/AMO10_deputes_actifs_mandats_actifs_organes.json.zip',
+  'static/openData/repository/17/vp/reunions/Agenda.json.zip',
+] as const;
 
 export const optionsSchema = z.object({
   /** The video site: pages `video.<uid>…` and `Datas/an/<uid>/content/data.nvs`. */
@@ -32,6 +41,40 @@ export const optionsSchema = z.object({
   originBaseUrl: baseUrl(DEFAULT_BASES.originBaseUrl),
   /** Where `robian import assemblee <url>` may download the open-data zips from. */
   openDataBaseUrl: baseUrl(DEFAULT_BASES.openDataBaseUrl),
+  /** The parliament's site: comptes rendus (`dyn/opendata/<uid>.xml`). */
+  siteBaseUrl: baseUrl(DEFAULT_BASES.siteBaseUrl),
+  /** The datasets the scheduler imports daily (paths relative to openDataBaseUrl, or URLs on it), in order. */
+  openDataUrls: option.list(z.string().trim().min(1).max(2048)).transform((v) => (v.length ? v : [...DEFAULT_OPEN_DATA_PATHS])),
+  /** The scheduler (agenda, videos, live, transcripts) in `robian serve`; false (`off`) disables it. */
+  schedule: bool(true),
+  /** Seconds between open-data refreshes (conditional GET: an unchanged dataset costs one request). */
+  openDataIntervalSeconds: int(86_400, 60, 30 * 86_400),
+  /** Seconds between looks at the platform's latest videos. */
+  videosIntervalSeconds: int(300, 5, 86_400),
+  /** Seconds between polls of the live sittings. */
+  liveIntervalSeconds: int(30, 2, 3600),
+  /** Seconds between retries of linked sittings still without transcript or times. */
+  transcriptsIntervalSeconds: int(3600, 5, 7 * 86_400),
+  /** Days a linked sitting without transcript is retried (the AN often publishes it a day later). */
+  transcriptRetryDays: int(7, 0, 365),
+  /** Days the video discovery reads day by day (catch-up after a pause), today included. */
+  catchUpDays: int(3, 0, 60),
+  /** Videos linked per discovery run at most (the rest waits for the next run). */
+  maxVideosPerRun: int(200, 1, 10_000),
+  /** A scheduled task's lease: another instance takes the task over this long after its holder died. */
+  scheduleLeaseSeconds: int(60, 1, 3600),
+  /** How often each instance looks for due tasks (ms). */
+  scheduleTickMs: int(1000, 20, 60_000),
+  /** Chapters whose synchro and compte-rendu offsets differ by more than this are reported (seconds). */
+  chapterToleranceSeconds: int(5, 0, 3600),
+  /** Rendition queued for each newly linked video: `default` (AUDIO_FORMAT/AUDIO_BITRATE), `off`, or `format/quality` (e.g. `mp3/128k`). */
+  autoExtract: z
+    .string()
+    .trim()
+    .default('default')
+    .refine((v) => v === 'default' || v === 'off' || /^[a-z0-9]{2,8}\/[a-z0-9]{1,16}$/.test(v), 'expected default, off or format/quality (e.g. mp3/128k)'),
+  /** Requests in flight at once to one of the parliament's hosts. */
+  maxRequestsPerHost: int(1, 1, 16),
   /** Requests in flight at once to the parliament's hosts. */
   maxConcurrentRequests: z.coerce.number().int().min(1).max(16).default(2),
   /** Retries after a 429, a 5xx or a network error. */
@@ -73,6 +116,21 @@ export const optionsEnv = {
   pageCacheTtlSeconds: 'AN_PAGE_CACHE_TTL',
   batchSize: 'AN_IMPORT_BATCH_SIZE',
   streamThresholdBytes: 'AN_STREAM_THRESHOLD_BYTES',
+  siteBaseUrl: 'AN_SITE_BASE_URL',
+  openDataUrls: 'AN_OPEN_DATA_URLS',
+  schedule: 'AN_SCHEDULE',
+  openDataIntervalSeconds: 'AN_OPEN_DATA_INTERVAL',
+  videosIntervalSeconds: 'AN_VIDEOS_INTERVAL',
+  liveIntervalSeconds: 'AN_LIVE_INTERVAL',
+  transcriptsIntervalSeconds: 'AN_TRANSCRIPTS_INTERVAL',
+  transcriptRetryDays: 'AN_TRANSCRIPT_RETRY_DAYS',
+  catchUpDays: 'AN_CATCHUP_DAYS',
+  maxVideosPerRun: 'AN_MAX_VIDEOS_PER_RUN',
+  scheduleLeaseSeconds: 'AN_SCHEDULE_LEASE_SECONDS',
+  scheduleTickMs: 'AN_SCHEDULE_TICK_MS',
+  chapterToleranceSeconds: 'AN_CHAPTER_TOLERANCE_SECONDS',
+  autoExtract: 'AUTO_EXTRACT',
+  maxRequestsPerHost: 'AN_MAX_REQUESTS_PER_HOST',
 } as const;
 
 /**

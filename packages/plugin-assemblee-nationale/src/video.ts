@@ -32,7 +32,11 @@ export interface VideoNvs {
   videoType: string | null;
   files: { title: string; url: string }[];
   chapters: DebateChapter[];
+  /** The `<chapter id>` of each chapter (same order): what a player NVS's synchros name. */
+  chapterIds: (string | null)[];
   speakers: MediaSpeaker[];
+  /** The compte rendu's address (metadata `report`), when given. */
+  reportUrl: string | null;
 }
 
 const INTERFACE_UID = /^\d{4,12}_[0-9a-f]{6,20}$/i;
@@ -151,6 +155,7 @@ export function parseNvs(text: string): VideoNvs {
   }
 
   const chapters: DebateChapter[] = [];
+  const chapterIds: (string | null)[] = [];
   const walk = (nodes: unknown, level: number) => {
     for (const c of asArray(nodes as unknown[])) {
       if (!isRecord(c)) continue;
@@ -159,6 +164,7 @@ export function parseNvs(text: string): VideoNvs {
       const ref = asArray(c.speaker as unknown[]).map((s) => attr(s, 'id')).find((v): v is string => !!v);
       const who = ref ? people.get(ref) : undefined;
       if (label) {
+        chapterIds.push(attr(c, 'id'));
         chapters.push({
           title: cleanText(label).slice(0, 1000),
           start_seconds: null,
@@ -207,7 +213,9 @@ export function parseNvs(text: string): VideoNvs {
     videoType: VIDEO_TYPES[metadata.get('video_type') ?? ''] ?? null,
     files,
     chapters,
+    chapterIds,
     speakers,
+    reportUrl: metadata.get('report')?.trim() || null,
   };
 }
 
