@@ -151,7 +151,7 @@ export class TaskScheduler {
     this.#ensured = true;
   }
 
-  /** Looks for due tasks every `tickMs` (the first look at once). */
+  /** Looks for due tasks every `tickMs`. */
   start(): void {
     if (this.#timer || this.#stopped) return;
     const tick = () => {
@@ -160,9 +160,9 @@ export class TaskScheduler {
         .catch((err: unknown) => this.#o.logger.warn({ err }, 'scheduler: could not look for due tasks'))
         .finally(() => (this.#ticking = undefined));
     };
+    // the first look one tick after start: the host's other plugins (the bus bridges) are started by then
     this.#timer = setInterval(tick, this.#o.tickMs);
     this.#timer.unref();
-    tick();
   }
 
   /** Claims and starts every due task this instance is not already running. */

@@ -27,9 +27,10 @@ interface DiscoveryState {
 }
 
 const TOKEN = /[\p{L}\p{N}]{3,}/gu;
-const tokens = (s: string) => new Set((s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().match(TOKEN) ?? []) as string[]);
+const STOP = new Set(['des', 'les', 'une', 'pour', 'sur', 'aux', 'dans', 'par', 'avec', 'suite', 'et']);
+const tokens = (s: string) => new Set(((s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().match(TOKEN) ?? []) as string[]).filter((t) => !STOP.has(t)));
 
-/** Jaccard similarity of the words (3+ letters, accents ignored) of two titles. */
+/** Jaccard similarity of the words (3+ letters, accents and common French words ignored) of two titles. */
 export function titleSimilarity(a: string, b: string): number {
   const x = tokens(a);
   const y = tokens(b);

@@ -9,7 +9,6 @@ import {
   type DebateSource,
   type ImportCompletedEvent,
   type ImportOptions,
-  type PluginContext,
 } from '@robian/core';
 import { PoliteFetcher } from './fetcher.ts';
 import { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from './importer.ts';
@@ -187,11 +186,6 @@ export const assembleeNationalePlugin = definePlugin({
     ctx.services.provide('assemblee.import', runImport);
     ctx.services.provide('assemblee.linkVideo', link);
     ctx.services.provide('assemblee.schedule', schedule);
-    // scheduled work runs in `robian serve` only (workers), once the host is ready
-    ctx.events.on('system.status', (e) => {
-      if (e.status === 'ready' && ctx.workers && options.schedule) schedule.start();
-    });
-    ctx.onStop(() => schedule.stop());
 
     ctx.router.route({
       method: 'post',
@@ -204,15 +198,22 @@ export const assembleeNationalePlugin = definePlugin({
       responses: { 200: { description: 'The debate the video was linked to, and what the page offered', schema: linkVideoView } },
       handler: async (_koa, { body }) => link(body.url),
     });
-  },
-  async health(ctx: PluginContext) {
-    const schedule = ctx.services.maybe('assemblee.schedule');
-    const tasks = schedule ? await schedule.status() : [];
-    const failing = tasks.filter((t) => t.last_outcome === 'failed').map((t) => t.task);
+
     return {
-      status: failing.length ? 'degraded' : 'ok',
-      media_hosts: ctx.sources.registry.get(SOURCE_ID)?.mediaHosts ?? [],
-      schedule: { enabled: Boolean(schedule?.enabled), tasks, ...(failing.length ? { failing } : {}) },
+      // scheduled work runs in `robian serve` only (workers), not in CLI maintenance commands
+      start: () => {
+        if (ctx.workers && options.schedule) schedule.start();
+      },
+      stop: () => schedule.stop(),
+      health: async () => {
+        const tasks = await schedule.status();
+        const failing = tasks.filter((t) => t.last_outcome === 'failed').map((t) => t.task);
+        return {
+          status: failing.length ? 'degraded' : 'ok',
+          media_hosts: source.mediaHosts,
+          schedule: { enabled: schedule.enabled, tasks, ...(failing.length ? { failing } : {}) },
+        } as const;
+      },
     };
   },
 });

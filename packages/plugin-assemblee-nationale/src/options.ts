@@ -50,11 +50,11 @@ export const optionsSchema = z.object({
   /** Seconds between open-data refreshes (conditional GET: an unchanged dataset costs one request). */
   openDataIntervalSeconds: int(86_400, 60, 30 * 86_400),
   /** Seconds between looks at the platform's latest videos. */
-  videosIntervalSeconds: int(300, 5, 86_400),
+  videosIntervalSeconds: int(300, 1, 86_400),
   /** Seconds between polls of the live sittings. */
-  liveIntervalSeconds: int(30, 2, 3600),
+  liveIntervalSeconds: int(30, 1, 3600),
   /** Seconds between retries of linked sittings still without transcript or times. */
-  transcriptsIntervalSeconds: int(3600, 5, 7 * 86_400),
+  transcriptsIntervalSeconds: int(3600, 1, 7 * 86_400),
   /** Days a linked sitting without transcript is retried (the AN often publishes it a day later). */
   transcriptRetryDays: int(7, 0, 365),
   /** Days the video discovery reads day by day (catch-up after a pause), today included. */

@@ -1,0 +1,155 @@
+// The Assemblée nationale pipeline end to end, on a host started as `robian serve` starts it
+// (workers on, the official plugins) against a fake parliament on 127.0.0.1: the scheduled runs
+// import the open data, discover two new videos, link them to their réunions, time their chapters,
+// store their transcripts, queue and complete their audio; a second run changes nothing; a sitting
+// goes live and ends, with its audio-only relay shared by its listeners.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DebateSchema, type Debate, type TaskStatus } from '@robian/core';
+import { startTestHost, type TestHost } from '@robian/test-support';
+import { officialPlugins } from '../src/official.ts';
+import { connectIo, connectWs, type IoTestClient, type WsTestClient } from '../../plugin-ws/test/helpers.ts';
+import { startFakeParliament, type FakeParliament, type FakeVideo } from './fake-parliament.ts';
+
+const A: FakeVideo = { uid: '19600001_aa0001', stamp: '20250605150000', meetingId: 'RUANR5L17S2025IDS29504', date: 1749128400, title: '2ème séance du jeudi 5 juin 2025', report: 'CRSANR5L17S2025O1N300', player: 'final', captions: true };
+const B: FakeVideo = { uid: '19600002_bb0002', stamp: '20250605213000', meetingId: 'RUANR5L17S2025IDS29505', date: 1749151800, title: '3ème séance du jeudi 5 juin 2025', player: 'live', captions: true };
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('the Assemblée nationale pipeline (scheduled, against a fake parliament)', () => {
+  let an: FakeParliament;
+  let host: TestHost;
+  let listing: FakeVideo[] = [];
+
+  const tasks = async () => (await host.robian.kernel.services.get('assemblee.schedule').status()) as TaskStatus[];
+  const task = async (name: string) => (await tasks()).find((t) => t.task === name)!;
+  const debateOf = async (meeting: string) =>
+    (await host.robian.kernel.orm.em.fork().findOne(DebateSchema, { source: 'assemblee-nationale', externalId: meeting }, { disableIdentityMap: true })) as Debate | null;
+
+  before(async () => {
+    an = await startFakeParliament({ videos: [A, B], listed: () => listing });
+    host = await startTestHost({
+      plugins: officialPlugins(),
+      env: {
+        AN_VIDEOS_BASE_URL: an.url,
+        AN_VODALYS_HLS_BASE_URL: an.url,
+        AN_VODALYS_ORIGIN_BASE_URL: an.url,
+        AN_OPEN_DATA_BASE_URL: an.url,
+        AN_SITE_BASE_URL: an.url,
+        AN_OPEN_DATA_URLS: 'data/an.zip',
+        AN_VIDEOS_INTERVAL: '1',
+        AN_LIVE_INTERVAL: '2',
+        AN_SCHEDULE_TICK_MS: '50',
+        AN_CATCHUP_DAYS: '1',
+        AUDIO_FORMAT: 'mp3',
+        AUDIO_BITRATE: '64k',
+        LIVE_RELAY_GRACE_SECONDS: '1',
+      },
+    });
+  });
+  after(async () => {
+    await host?.close();
+    await an?.close();
+  });
+
+  it('imports the open data on its first scheduled run, then costs one conditional request', async () => {
+    const first = await until('the open-data run', async () => {
+      const t = await task('assemblee.open-data');
+      return t.runs >= 1 && t;
+    });
+    assert.equal(first.last_outcome, 'ok', JSON.stringify(first));
+    assert.ok(await debateOf(A.meetingId!), 'the réunions are imported');
+    assert.equal(an.zipRequests.full, 1);
+    const again = await host.robian.kernel.services.get('assemblee.schedule').run('open-data');
+    assert.deepEqual((again.last_summary as { datasets: { status: string }[] }).datasets.map((d) => d.status), ['not-modified']);
+    assert.equal(an.zipRequests.conditional, 1);
+    assert.equal(an.zipRequests.full, 1, 'an unchanged dataset is not downloaded again');
+  });
+
+  it('discovers the two new videos, links them to their réunions, times their chapters, queues and completes their audio', async () => {
+    const before = (await task('assemblee.videos')).runs;
+    listing = [A, B];
+    const run = await until('a discovery run that links both', async () => {
+      const t = await task('assemblee.videos');
+      return t.runs > before && (t.last_summary as { linked?: number })?.linked === 2 && t;
+    });
+    assert.equal(run.last_outcome, 'ok', JSON.stringify(run.last_summary));
+    for (const v of [A, B]) {
+      const d = (await debateOf(v.meetingId!))!;
+      assert.ok(d.sourceUrl?.includes(`/video.${v.uid}`), `${v.uid} is the source of its réunion`);
+      assert.ok(d.videoUrl?.endsWith('_1.mp4'));
+      const chapters = d.chapters ?? [];
+      assert.equal(chapters.length, 26);
+      // the player NVS places every chapter: one synchro every 40 s from 5 s (see fake-parliament.ts)
+      assert.deepEqual(chapters.slice(0, 3).map((c) => [c.start_seconds, c.end_seconds]), [[5, 45], [45, 85], [85, 125]]);
+      assert.equal(chapters.at(-1)!.end_seconds, null);
+    }
+    // the audio follows (the published MP3, through plugin-audio's queue and real FFmpeg)
+    for (const v of [A, B]) {
+      const d = (await debateOf(v.meetingId!))!;
+      // the default rendition (AUDIO_FORMAT/AUDIO_BITRATE), made from the published MP3
+      const streaming = await until(`the audio of ${v.uid}`, async () => {
+        const s = (await (await host.request(`/api/debats/${d.id}/streaming`)).json()) as { audio_available: boolean; format: string; quality: string };
+        return s.audio_available && s.format === 'mp3' && s.quality === '64k' && s;
+      }, 90_000);
+      assert.equal(streaming.audio_available, true);
+      assert.equal((await debateOf(v.meetingId!))!.hasAudio, true);
+    }
+  });
+
+  it('a second run changes nothing', async () => {
+    const snapshot = async () => {
+      const rows = (await host.robian.kernel.orm.em.fork().find(DebateSchema, { source: 'assemblee-nationale' }, { orderBy: { id: 'asc' }, disableIdentityMap: true })) as Debate[];
+      return JSON.stringify(rows.map((d) => [d.id, d.status, d.sourceUrl, d.chapters, new Date(d.updatedAt).getTime()]));
+    };
+    const before = await snapshot();
+    const runs = (await task('assemblee.videos')).runs;
+    const hitsBefore = an.hits.get(`/video.${A.uid}`) ?? 0;
+    const next = await until('the next discovery run', async () => {
+      const t = await task('assemblee.videos');
+      return t.runs > runs && t;
+    });
+    assert.equal((next.last_summary as { linked: number; new: number }).new, 0);
+    assert.equal((next.last_summary as { linked: number }).linked, 0);
+    assert.equal(an.hits.get(`/video.${A.uid}`) ?? 0, hitsBefore, 'a linked video is not fetched again');
+    const retried = await host.robian.kernel.services.get('assemblee.schedule').run('transcripts');
+    assert.equal(retried.last_outcome, 'ok');
+    assert.equal(await snapshot(), before);
+  });
+
+  it('a sitting goes live: en_cours, debate_started on /ws and socket.io, one relay for two listeners, then the end', async () => {
+    const d = (await debateOf(B.meetingId!))!;
+    const channel = `debate:${d.id}`;
+    const io: IoTestClient = await connectIo(host.url);
+    const ws: WsTestClient = await connectWs(host.url);
+    try {
+      assert.equal((await io.subscribe(channel)).type, 'subscribed');
+      assert.equal((await ws.request({ type: 'subscribe', channel })).type, 'subscribed');
+      await an.goLive({ flux: '7', mediaUid: B.uid, meetingId: B.meetingId! });
+      for (const inbox of [io.inbox, ws.inbox]) {
+        const started = await inbox.type('debate_started', channel, 30_000);
+        assert.equal(started.data.debate_id, d.id);
+        assert.equal(started.data.status, 'en_cours');
+      }
+      assert.equal((await debateOf(B.meetingId!))!.status, 'en_cours');
+      await an.endLive();
+      for (const inbox of [io.inbox, ws.inbox]) {
+        const ended = await inbox.type('debate_ended', channel, 30_000);
+        assert.equal(ended.data.previous_status, 'en_cours');
+      }
+      assert.notEqual((await debateOf(B.meetingId!))!.status, 'en_cours');
+    } finally {
+      io.close();
+      await ws.close();
+    }
+  });
+});
