@@ -129,6 +129,11 @@ export interface DebateSource {
   resolve(url: URL, options?: { signal?: AbortSignal }): Promise<ResolvedMedia>;
   /** Imports the source's open data from a path or URL (optional). */
   import?(input: string, options?: ImportOptions): Promise<ImportReport>;
+  /**
+   * The parliament's live stream (an HLS URL on `mediaHosts`) of a debate on air, or undefined
+   * (optional). plugin-audio relays it as audio-only HLS (`GET /api/debats/{id}/live`).
+   */
+  liveStream?(debate: { id: number; externalId: string | null; status: string }): Promise<string | undefined>;
 }
 
 /** The registered sources, and the allow-list of hosts built from them. */

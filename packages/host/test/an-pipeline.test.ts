@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DebateSchema, type Debate, type TaskStatus } from '@robian/core';
+import { DebateSchema, listTranscripts, loadTranscript, type Debate, type EntityManager, type TaskStatus } from '@robian/core';
 import { startTestHost, type TestHost } from '@robian/test-support';
 import { officialPlugins } from '../src/official.ts';
 import { connectIo, connectWs, type IoTestClient, type WsTestClient } from '../../plugin-ws/test/helpers.ts';
@@ -93,6 +93,17 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
       assert.deepEqual(chapters.slice(0, 3).map((c) => [c.start_seconds, c.end_seconds]), [[5, 45], [45, 85], [85, 125]]);
       assert.equal(chapters.at(-1)!.end_seconds, null);
     }
+    // transcripts through core: A has its captions and its (synchronised) compte rendu, B its captions
+    const em = () => host.robian.kernel.orm.em.fork() as unknown as EntityManager;
+    const a = (await debateOf(A.meetingId!))!;
+    const b = (await debateOf(B.meetingId!))!;
+    assert.deepEqual((await listTranscripts(em(), a.id)).map((t) => [t.source, t.segments]).sort(), [['captions', 51], ['compte_rendu', 13]]);
+    assert.deepEqual((await listTranscripts(em(), b.id)).map((t) => [t.source, t.segments]), [['captions', 51]]);
+    const captions = (await loadTranscript(em(), a.id, 'captions'))!;
+    assert.deepEqual([captions.segments[0]!.start_seconds, captions.segments[0]!.text], [448.67, 'Présidence de M.']);
+    const speeches = (await loadTranscript(em(), a.id, 'compte_rendu'))!;
+    const gustave = speeches.segments.find((s) => s.speaker_name === 'M. Steevy Gustave')!;
+    assert.equal(gustave.start_seconds, 1000.7);
     // the audio follows (the published MP3, through plugin-audio's queue and real FFmpeg)
     for (const v of [A, B]) {
       const d = (await debateOf(v.meetingId!))!;
@@ -109,7 +120,9 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
   it('a second run changes nothing', async () => {
     const snapshot = async () => {
       const rows = (await host.robian.kernel.orm.em.fork().find(DebateSchema, { source: 'assemblee-nationale' }, { orderBy: { id: 'asc' }, disableIdentityMap: true })) as Debate[];
-      return JSON.stringify(rows.map((d) => [d.id, d.status, d.sourceUrl, d.chapters, new Date(d.updatedAt).getTime()]));
+      const em = host.robian.kernel.orm.em.fork() as unknown as EntityManager;
+      const transcripts = await Promise.all(rows.map((d) => listTranscripts(em, d.id)));
+      return JSON.stringify([rows.map((d) => [d.id, d.status, d.sourceUrl, d.chapters, new Date(d.updatedAt).getTime()]), transcripts]);
     };
     const before = await snapshot();
     const runs = (await task('assemblee.videos')).runs;
@@ -141,6 +154,41 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
         assert.equal(started.data.status, 'en_cours');
       }
       assert.equal((await debateOf(B.meetingId!))!.status, 'en_cours');
+      const streaming = (await (await host.request(`/api/debats/${d.id}/streaming`)).json()) as { live_available: boolean; live_url: string };
+      assert.deepEqual([streaming.live_available, streaming.live_url], [true, `/api/debats/${d.id}/live`]);
+
+      // two listeners: one relay process (FFmpeg), AAC copied from the source
+      const relays = async () => ((await (await host.request('/health/detailed')).json()) as { plugins: { audio: { live_relays: { pid: number | null; listeners: number; codec: string; debate_ids: number[] }[] } } }).plugins.audio.live_relays;
+      const listen = async (l: string) => {
+        const res = await host.request(`/api/debats/${d.id}/live?l=${l}`);
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.match(res.headers.get('content-type') ?? '', /mpegurl/);
+        const playlist = await res.text();
+        const segment = /^(live\/seg\d{6}\.ts\?l=[a-z0-9]+)$/m.exec(playlist)?.[1];
+        assert.ok(segment, playlist);
+        const seg = await host.request(`/api/debats/${d.id}/${segment}`);
+        assert.equal(seg.status, 200, `${segment}: ${await seg.clone().text()}`);
+        assert.ok((await seg.arrayBuffer()).byteLength > 0);
+      };
+      await Promise.all([listen('one'), listen('two')]);
+      await listen('one');
+      const running = await relays();
+      assert.equal(running.length, 1, 'one relay for both listeners');
+      assert.equal(running[0]!.listeners, 2);
+      assert.equal(running[0]!.codec, 'copy');
+      assert.deepEqual(running[0]!.debate_ids, [d.id]);
+      const pid = running[0]!.pid!;
+      assert.ok(pid > 0);
+      // they leave: the relay stops after the grace period, its FFmpeg with it
+      const gone = () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      await until('the relay and its FFmpeg to stop', async () => (await relays()).length === 0 && gone(), 30_000);
       await an.endLive();
       for (const inbox of [io.inbox, ws.inbox]) {
         const ended = await inbox.type('debate_ended', channel, 30_000);

@@ -17,6 +17,7 @@ import { hostsOf, optionsEnv, optionsSchema, originsOf, type AssembleeOptions } 
 import { VideoResolver } from './video.ts';
 import { buildSchedule, type AssembleeSchedule } from './schedule.ts';
 import { audioFollower } from './audio-follow.ts';
+import { coreTranscripts } from './transcript-store.ts';
 
 export { AssembleeImporter, SOURCE_ID, partialResultOf, type ImportResult } from './importer.ts';
 export { InputError, openInput, recordsOf, kindOfPath, type InputItem, type InputReader, type InputLimits } from './input.ts';
@@ -174,6 +175,11 @@ export const assembleeNationalePlugin = definePlugin({
         return media;
       },
       import: async (input, importOptions) => (await runImport(input, importOptions)).report,
+      // the live task's state says which réunion is on air on which flux (any instance reads it)
+      liveStream: async (debate) => {
+        if (!debate.externalId || debate.status !== 'en_cours') return undefined;
+        return (await schedule.live())[debate.externalId]?.hls_url;
+      },
     };
     /** A debate's row changed outside linkVideo (times, live status): caches and the bus. */
     const changed = async (debateId: number, previousStatus?: string) => {
@@ -181,7 +187,7 @@ export const assembleeNationalePlugin = definePlugin({
       const d = await ctx.orm.em.fork().findOne(DebateSchema, { id: debateId }, { populate: ['commission', 'speakers', 'audioFiles'] as never });
       if (d) await ctx.events.emit('debate.updated', { debate: toDebateView(d as Debate) as unknown as Record<string, unknown>, ...(previousStatus ? { previousStatus } : {}) });
     };
-    const schedule = buildSchedule({ ctx, options, mediaFetcher, dataFetcher, resolver, link, runImport, changed, extract: audioFollower(ctx, options.autoExtract) });
+    const schedule = buildSchedule({ ctx, options, mediaFetcher, dataFetcher, resolver, link, runImport, changed, extract: audioFollower(ctx, options.autoExtract), transcripts: coreTranscripts(ctx) });
     ctx.sources.register(source);
     ctx.services.provide('assemblee.import', runImport);
     ctx.services.provide('assemblee.linkVideo', link);

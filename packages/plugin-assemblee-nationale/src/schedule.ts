@@ -31,8 +31,6 @@ export interface AssembleeSchedule {
   enrich: SittingEnricher['enrich'];
   start(): void;
   stop(): Promise<void>;
-  /** Where transcripts are written (set by index.ts when core's storage is there). */
-  setTranscriptWriter(writer: TranscriptWriter | undefined): void;
 }
 
 export interface ScheduleDeps {
@@ -45,12 +43,13 @@ export interface ScheduleDeps {
   runImport: (input: string, options: { signal?: AbortSignal }) => Promise<ImportResult>;
   changed: (debateId: number, previousStatus?: string) => Promise<void>;
   extract?: () => ExtractQueue | undefined;
+  /** Where transcripts go (core's storage). */
+  transcripts?: TranscriptWriter;
 }
 
 /** The plugin's four periodic tasks on core's TaskScheduler (one run per interval across instances). */
 export function buildSchedule(d: ScheduleDeps): AssembleeSchedule {
   const { ctx, options } = d;
-  let writer: TranscriptWriter | undefined;
   const orm = () => ctx.orm;
   const enricher = new SittingEnricher({
     orm,
@@ -58,7 +57,7 @@ export function buildSchedule(d: ScheduleDeps): AssembleeSchedule {
     fetcher: d.mediaFetcher,
     resolver: d.resolver,
     options,
-    transcripts: () => writer,
+    transcripts: () => d.transcripts,
     extract: () => d.extract?.(),
     changed: (id) => d.changed(id),
   });
@@ -104,8 +103,5 @@ export function buildSchedule(d: ScheduleDeps): AssembleeSchedule {
     enrich: (id, o) => enricher.enrich(id, o),
     start: () => scheduler.start(),
     stop: () => scheduler.stop(),
-    setTranscriptWriter: (w) => {
-      writer = w;
-    },
   };
 }

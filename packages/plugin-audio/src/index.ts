@@ -2,6 +2,7 @@ import { PLUGIN_API_VERSION, definePlugin } from '@robian/core';
 import type { Binaries } from './binaries.ts';
 import { audioEntities } from './entities.ts';
 import { Extractions } from './extractions.ts';
+import { LiveRelay } from './live-relay.ts';
 import type { JobStore } from './jobs.ts';
 import { audioMigrations } from './migrations.ts';
 import { audioEnv, audioOptions } from './options.ts';
@@ -19,6 +20,7 @@ export * from './entities.ts';
 export * from './extractions.ts';
 export * from './jobs.ts';
 export * from './migrate.ts';
+export * from './live-relay.ts';
 export * from './migrations.ts';
 export * from './options.ts';
 export * from './pipeline.ts';
@@ -78,13 +80,18 @@ export const audioPlugin = definePlugin({
   migrations: audioMigrations,
   setup(ctx) {
     const audio = new AudioRuntime(ctx);
-    new Streaming(audio).register();
+    const live = new LiveRelay(audio);
+    live.register();
+    new Streaming(audio, live).register();
     new Extractions(audio).register();
     new Playback(audio).register();
     return {
       start: () => audio.start(),
-      stop: () => audio.stop(),
-      health: () => audio.health(),
+      stop: async () => {
+        await live.stop();
+        await audio.stop();
+      },
+      health: async () => ({ ...(await audio.health()), live_relays: live.status() }),
     };
   },
 });

@@ -1,14 +1,17 @@
 import { idParams } from '@robian/core';
 import { defaultQuality, type Rendition } from './renditions.ts';
+import type { LiveRelay } from './live-relay.ts';
 import type { AudioRuntime } from './runtime.ts';
 import { streamingView } from './wire.ts';
 
 /** What can be played for a debate: `GET /api/debats/{id}/streaming`. */
 export class Streaming {
   readonly audio: AudioRuntime;
+  readonly live: LiveRelay | undefined;
 
-  constructor(audio: AudioRuntime) {
+  constructor(audio: AudioRuntime, live?: LiveRelay) {
     this.audio = audio;
+    this.live = live;
   }
 
   register(): void {
@@ -28,7 +31,8 @@ export class Streaming {
   async streaming(id: number) {
     const { ctx } = this.audio;
     const r = this.audio.parts;
-    await this.audio.loadDebate(id);
+    const debate = await this.audio.loadDebate(id);
+    const liveUrl = this.live ? await this.live.liveUrlOf(debate) : null;
     const renditions = await r.library.renditions(id);
     const wanted: Rendition = { format: ctx.config.audioFormat, quality: defaultQuality(ctx.config.audioFormat, ctx.config.audioBitrate) };
     const same = (v: { format: string; quality: string }) => v.format === wanted.format && v.quality === wanted.quality;
@@ -58,6 +62,8 @@ export class Streaming {
       extraction_status: status,
       message,
       renditions,
+      live_available: liveUrl !== null,
+      live_url: liveUrl,
     };
   }
 }

@@ -65,6 +65,8 @@ export const streamingView = z
     extraction_status: z.string(),
     message: z.string(),
     renditions: z.array(renditionView),
+    live_available: z.boolean().meta({ description: 'true while the sitting is on air and its source has a live stream: GET live_url (audio-only HLS)' }),
+    live_url: z.string().nullable(),
   })
   .meta({ id: 'Streaming' });
 
