@@ -39,7 +39,6 @@ export const audioOptions = z.object({
   progressIntervalMs: int(500, 0, 60_000),
   /** `robian audio cleanup`: renditions not played for this many days are removed (0 keeps them). */
   cleanupTtlDays: int(30, 0, 3650),
-<<<<<<< HEAD
   /** Where renditions live: `local` (storageDir) or `s3` (an S3-compatible bucket, s3-storage.ts). */
   storage: z.enum(['local', 's3']).default('local'),
   /** How /audio and /download hand out bytes kept in S3: `proxy` (Robian streams them) or `redirect` (302 to a presigned URL). */
@@ -65,11 +64,6 @@ export const audioOptions = z.object({
   s3UploadQueue: int(4, 1, 32),
   /** Sockets kept open to the S3 server (proxy mode: one per range being served). */
   s3MaxSockets: int(1024, 1, 65536),
-}).superRefine((o, ctx) => {
-  if (o.storage !== 's3') return;
-  if (!o.s3Bucket) ctx.addIssue({ code: 'custom', path: ['s3Bucket'], message: 'S3_BUCKET is required when AUDIO_STORAGE=s3' });
-  if (Boolean(o.s3AccessKeyId) !== Boolean(o.s3SecretAccessKey)) ctx.addIssue({ code: 'custom', path: ['s3SecretAccessKey'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or leave both unset for the SDK credential chain)' });
-=======
   /** A live relay stops this long after its last listener left (seconds). */
   liveRelayGraceSeconds: int(30, 0, 3600),
   /** The relay's DVR window: how far back a listener can go (seconds). */
@@ -78,7 +72,10 @@ export const audioOptions = z.object({
   liveRelaySegmentSeconds: int(4, 1, 30),
   /** Live streams relayed at once by this instance (one FFmpeg each). */
   liveRelayMaxStreams: int(8, 1, 256),
->>>>>>> ed5ff1d (Live sittings: plugin-audio's LiveRelay (GET /api/debats/{id}/live + segments): one FFmpeg per live stream through the egress proxy, AAC copied, bounded DVR window, stopped after the last listener + grace; /streaming says live_available/live_url; DebateSource.liveStream; AN transcripts through core (captions, compte rendu), identical ones not rewritten; the pipeline test covers relay, transcripts)
+}).superRefine((o, ctx) => {
+  if (o.storage !== 's3') return;
+  if (!o.s3Bucket) ctx.addIssue({ code: 'custom', path: ['s3Bucket'], message: 'S3_BUCKET is required when AUDIO_STORAGE=s3' });
+  if (Boolean(o.s3AccessKeyId) !== Boolean(o.s3SecretAccessKey)) ctx.addIssue({ code: 'custom', path: ['s3SecretAccessKey'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or leave both unset for the SDK credential chain)' });
 });
 
 export type AudioOptions = z.output<typeof audioOptions>;
@@ -99,7 +96,6 @@ export const audioEnv = {
   pollIntervalMs: 'EXTRACTION_POLL_INTERVAL_MS',
   progressIntervalMs: 'EXTRACTION_PROGRESS_INTERVAL_MS',
   cleanupTtlDays: 'AUDIO_CLEANUP_TTL_DAYS',
-<<<<<<< HEAD
   storage: 'AUDIO_STORAGE',
   delivery: 'AUDIO_DELIVERY',
   publicBaseUrl: 'AUDIO_PUBLIC_BASE_URL',
@@ -115,10 +111,8 @@ export const audioEnv = {
   s3PartSizeMb: 'S3_PART_SIZE_MB',
   s3UploadQueue: 'S3_UPLOAD_QUEUE',
   s3MaxSockets: 'S3_MAX_SOCKETS',
-=======
   liveRelayGraceSeconds: 'LIVE_RELAY_GRACE_SECONDS',
   liveRelayDvrSeconds: 'LIVE_RELAY_DVR_SECONDS',
   liveRelaySegmentSeconds: 'LIVE_RELAY_SEGMENT_SECONDS',
   liveRelayMaxStreams: 'LIVE_RELAY_MAX_STREAMS',
->>>>>>> ed5ff1d (Live sittings: plugin-audio's LiveRelay (GET /api/debats/{id}/live + segments): one FFmpeg per live stream through the egress proxy, AAC copied, bounded DVR window, stopped after the last listener + grace; /streaming says live_available/live_url; DebateSource.liveStream; AN transcripts through core (captions, compte rendu), identical ones not rewritten; the pipeline test covers relay, transcripts)
 } as const;
