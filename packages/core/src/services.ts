@@ -18,6 +18,15 @@ export interface RobianServices {
    * listener token (the field is then left out); `null` when the listener has no position yet.
    */
   'listeners.position': ListenerPositionLookup;
+  /** Optional, provided by plugin-listeners: a collection and its debates in order, whoever owns it (callers check access). */
+  'listeners.collection': (id: number) => Promise<{ id: number; name: string; description: string | null; isPublic: boolean; accountId: string; debateIds: number[] } | undefined>;
+  /** Optional, provided by plugin-search: the ids of the debates a full-text query matches, best first. */
+  'search.debates': (q: string, options: { limit: number; hasAudio?: boolean }) => Promise<number[]>;
+  /**
+   * Optional, provided by plugin-audio: a URL of one version of a rendition's file that is the same at
+   * every call and never serves other bytes (podcast enclosures), signed for `ttlSeconds` from the file's creation.
+   */
+  'audio.enclosureUrl': (debateId: number, file: { id: number; format: string; quality: string; createdAt: Date }, ttlSeconds: number) => string;
   /** Optional, provided by a speech recognition plugin: turns a rendition into segments (transcriber.ts). */
   transcriber: import('./transcriber.ts').Transcriber;
 }

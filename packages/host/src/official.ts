@@ -2,6 +2,7 @@ import type { PluginInput } from '@robian/core';
 import { listenersPlugin } from '@robian/plugin-listeners';
 import { assembleeNationalePlugin } from '@robian/plugin-assemblee-nationale';
 import { audioPlugin } from '@robian/plugin-audio';
+import { podcastPlugin } from '@robian/plugin-podcast';
 import { searchPlugin } from '@robian/plugin-search';
 import { wsPlugin } from '@robian/plugin-ws';
 import { playerPlugin } from '@robian/player';
@@ -12,5 +13,5 @@ import { playerPlugin } from '@robian/player';
  * Order is only a tie-break: each plugin's dependsOn / optionalDependsOn decide the start order.
  */
 export function officialPlugins(): PluginInput[] {
-  return [assembleeNationalePlugin, audioPlugin, searchPlugin, listenersPlugin, wsPlugin, playerPlugin];
+  return [assembleeNationalePlugin, audioPlugin, searchPlugin, listenersPlugin, wsPlugin, podcastPlugin, playerPlugin];
 }

@@ -3,6 +3,7 @@ import { EXTENSIONS, MIME_TYPES } from './renditions.ts';
 import type { AudioRuntime } from './runtime.ts';
 import { redirectToStorage } from './redirect.ts';
 import { contentDisposition, safeFileName, serveFile } from './serve.ts';
+import { fileVersion } from './service.ts';
 import { verify } from './signing.ts';
 import { renditionQuery, resolveRendition } from './wire.ts';
 
@@ -64,6 +65,10 @@ export class Playback {
     if (!playable) {
       await this.audio.loadDebate(id); // 404 naming the debate when it does not exist
       throw new NotFoundError(`The ${rendition.format}/${rendition.quality} audio of debate ${id} is not available: request it with POST /api/debats/${id}/extract.`, { format: rendition.format, quality: rendition.quality });
+    }
+    if (query.v !== undefined && query.v !== fileVersion(playable.file)) {
+      // a feed's enclosure names the bytes it was made for: never other bytes at the same URL
+      throw new NotFoundError(`This version of the ${rendition.format}/${rendition.quality} audio of debate ${id} was replaced: refresh the feed, or get a fresh URL from /api/debats/${id}/streaming.`);
     }
     const filename = safeFileName(playable.title, id, EXTENSIONS[rendition.format]);
     const { storage } = r;

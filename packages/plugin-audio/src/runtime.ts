@@ -152,6 +152,7 @@ export class AudioRuntime {
       },
       cleanup: (c = {}) => library.cleanup({ ttlDays: c.ttlDays ?? o.cleanupTtlDays, ...(c.dryRun === undefined ? {} : { dryRun: c.dryRun }) }),
     });
+    ctx.services.provide('audio.enclosureUrl', (debateId, file, ttlSeconds) => library.enclosureUrl(debateId, file, ttlSeconds));
     scheduler?.start();
     plays.start();
   }

@@ -4,7 +4,7 @@ import { AudioFileSchema, DebateSchema, toDebateView, type AudioFile, type Debat
 import type { ExtractionJob } from './entities.ts';
 import type { JobStore } from './jobs.ts';
 import { EXTENSIONS, FORMATS, MIME_TYPES, QUALITIES, storageKey, type AudioFormat, type Rendition } from './renditions.ts';
-import { signedUrl } from './signing.ts';
+import { sign, signedUrl } from './signing.ts';
 import type { AudioStorage, StoredFile } from './storage.ts';
 
 export interface RenditionView {
@@ -80,6 +80,18 @@ export class AudioLibrary {
    * (a player sends many range requests; files are immutable, and a file removed meanwhile is
    * noticed when it fails to open). Misses are not cached.
    */
+  /**
+   * A URL of one version of a rendition's file that stays the same across calls (podcast apps dedupe
+   * episodes by enclosure URL): signed with an expiry derived from the file's creation, and `v` the
+   * file's version, so the URL never serves other bytes (the audio route answers 404 to a replaced version).
+   */
+  enclosureUrl(debateId: number, file: Pick<AudioFile, 'id' | 'format' | 'quality' | 'createdAt'>, ttlSeconds: number): string {
+    const expires = Math.floor(new Date(file.createdAt).getTime() / 1000) + ttlSeconds;
+    const path = `/api/debats/${debateId}/audio`;
+    const q = new URLSearchParams({ format: file.format, quality: file.quality, expires: String(expires), signature: sign(this.ctx.config.secretKey, { path, format: file.format, quality: file.quality, expires }), v: fileVersion(file) });
+    return `${path}?${q.toString()}`;
+  }
+
   async playable(debateId: number, r: Rendition): Promise<Playable | undefined> {
     const key = `${debateId}/${r.format}/${r.quality}`;
     const now = Date.now();
@@ -301,4 +313,9 @@ export function jobMessage(job: ExtractionJob): string {
     default:
       return job.status;
   }
+}
+
+/** A rendition file's version: its row and the second it was written (a re-extraction is a new version). */
+export function fileVersion(file: Pick<AudioFile, 'id' | 'createdAt'>): string {
+  return `${file.id.toString(36)}${Math.floor(new Date(file.createdAt).getTime() / 1000).toString(36)}`;
 }

@@ -10,6 +10,8 @@ export const renditionQuery = z.object({
   quality: z.string().max(16).optional(),
   expires: z.string().max(16).optional(),
   signature: z.string().max(128).optional(),
+  /** The file version an enclosure URL was made for (`AudioLibrary.enclosureUrl`): another version answers 404. */
+  v: z.string().regex(/^[0-9a-z]{1,32}$/, 'expected a file version').optional(),
 });
 
 export const extractBody = z.object({

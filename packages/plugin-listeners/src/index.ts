@@ -28,6 +28,7 @@ export const listenersPlugin = definePlugin({
     accounts.register();
     library.register();
     ctx.services.provide('listeners.position', (koa, debateId) => library.position(koa as never, debateId));
+    ctx.services.provide('listeners.collection', (id) => library.collectionForFeed(id));
     ctx.events.on('debate.deleted', ({ id }) => library.forgetDebate(id));
     registerListenerMetrics(ctx);
   },

@@ -110,6 +110,14 @@ export class Library {
     return c;
   }
 
+  /** A collection and its debates in order, whoever owns it (for the podcast feeds, which check access themselves). */
+  async collectionForFeed(id: number): Promise<{ id: number; name: string; description: string | null; isPublic: boolean; accountId: string; debateIds: number[] } | undefined> {
+    const c = await this.em.findOne(ListenerCollectionSchema, { id });
+    if (!c) return undefined;
+    const items = await this.em.find(ListenerCollectionItemSchema, { collection: id } as never, { orderBy: { position: 'asc', id: 'asc' } as never });
+    return { id: c.id, name: c.name, description: c.description ?? null, isPublic: c.isPublic, accountId: accountIdOf(c), debateIds: items.map((i) => (i.debate as unknown as { id: number }).id) };
+  }
+
   /** A collection the caller owns; someone else's is "not found" too (no 403 that would confirm it exists). */
   async #owned(id: number, owner: string): Promise<ListenerCollection> {
     const c = await this.em.findOne(ListenerCollectionSchema, { id });

@@ -48,8 +48,21 @@ export class DebateSearch {
     this.moments = moments;
   }
 
+  /** The ids of the debates a query matches, best first (what a saved search's podcast feed lists). */
+  async debateIds(q: string, options: { limit: number; hasAudio?: boolean }): Promise<number[]> {
+    const parsed = parseQuery(q, {});
+    const result = await runSearch(
+      this.index.em(),
+      this.index.dialect,
+      { query: parsed, filters: options.hasAudio === undefined ? {} : { has_audio: options.hasAudio }, page: 1, perPage: options.limit, sortBy: hasTerms(parsed) ? 'relevance' : 'date', sortOrder: 'desc' },
+      this.index.pool,
+    );
+    return result.hits.map((h) => h.id);
+  }
+
   register(): void {
     const { ctx, dialect, cache } = this.index;
+    ctx.services.provide('search.debates', (q, options) => this.debateIds(q, options));
     const em = () => this.index.em();
     const duration = ctx.metrics.histogram({
       name: 'robian_search_duration_seconds',
