@@ -18,6 +18,9 @@ export const PodcastFeedKeySchema = defineEntity({
 export const podcast0001 = sqlMigration('podcast-0001-feed-keys', {
   sqlite: ['create table `podcast_feed_key` (`collection_id` integer not null, `generation` integer not null default 1, `created_at` datetime not null, primary key (`collection_id`))'],
   postgresql: ['create table "podcast_feed_key" ("collection_id" int not null, "generation" int not null default 1, "created_at" timestamptz not null, primary key ("collection_id"))'],
+}, {
+  sqlite: ['drop table if exists `podcast_feed_key`'],
+  postgresql: ['drop table if exists "podcast_feed_key"'],
 });
 
 /**
