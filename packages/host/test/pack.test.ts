@@ -33,7 +33,7 @@ describe('npm packages', () => {
       const file = stdout.trim().split('\n').pop()!.trim();
       tarballs.push(file.startsWith('/') ? file : join(work, file));
     }
-  });
+  }, { timeout: 900_000 }); // packing runs every package's build (tsup, the client's type generation, the player's Vite build)
   after(() => rmSync(work, { recursive: true, force: true }));
 
   it('publish only what consumers need: dist and README, no tests, no sources, no robian-source condition', async () => {
