@@ -1,44 +1,24 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { officialPlugins } from '@robian/host';
-import { startTestHost, type TestHost } from '@robian/test-support';
+import { startTestHost, type TestHost, serveTestMp3, type TestMp3Server } from '@robian/test-support';
 import { mirroredStoragePlugin } from '../plugin.ts';
 
-const exec = promisify(execFile);
-
-async function mediaServer(): Promise<{ url: string; server: Server; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'robian-mirror-media-'));
-  const file = join(dir, 'seance.mp3');
-  await exec('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=44100', '-t', '12', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', file]);
-  const server = createServer((req, res) => {
-    if (req.url !== '/seance.mp3') return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': statSync(file).size });
-    createReadStream(file).pipe(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, dir };
-}
-
 describe('custom AudioStorage example: renditions on two disks', () => {
-  let media: Awaited<ReturnType<typeof mediaServer>>;
+  let media: TestMp3Server;
   let host: TestHost;
   let replica: string;
   before(async () => {
-    media = await mediaServer();
+    media = await serveTestMp3({ seconds: 12, frequency: 220 });
     replica = mkdtempSync(join(tmpdir(), 'robian-mirror-replica-'));
     host = await startTestHost({ plugins: [...officialPlugins(), mirroredStoragePlugin], env: { MEDIA_ALLOWED_HOSTS: new URL(media.url).host, MIRROR_REPLICA_DIR: replica } });
   });
   after(async () => {
     await host.close();
-    media.server.close();
-    rmSync(media.dir, { recursive: true, force: true });
+    await media.close();
     rmSync(replica, { recursive: true, force: true });
   });
 

@@ -1,43 +1,19 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { officialPlugins } from '@robian/host';
-import { ADMIN_KEY, startTestHost, type TestHost } from '@robian/test-support';
+import { ADMIN_KEY, startTestHost, type TestHost, serveTestMp3, type TestMp3Server } from '@robian/test-support';
 import { ListenerSession, SessionEndedError, connectEvents, createRobianClient, memoryTokenStore, watchExtraction, type ExtractionState } from '../src/index.ts';
 
-const exec = promisify(execFile);
-
-/** A 20-second MP3 made by FFmpeg, served from 127.0.0.1 (the host is told it may fetch there). */
-async function mediaServer(): Promise<{ url: string; server: Server; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'robian-client-media-'));
-  const file = join(dir, 'seance.mp3');
-  await exec('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=44100', '-t', '20', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', file]);
-  const server = createServer((req, res) => {
-    if (req.url !== '/seance.mp3') return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': statSync(file).size });
-    createReadStream(file).pipe(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, dir };
-}
-
 describe('@robian/client against a running host', () => {
-  let media: Awaited<ReturnType<typeof mediaServer>>;
+  let media: TestMp3Server;
   let host: TestHost;
   before(async () => {
-    media = await mediaServer();
+    media = await serveTestMp3({ seconds: 20, frequency: 330 });
     host = await startTestHost({ plugins: officialPlugins(), env: { MEDIA_ALLOWED_HOSTS: new URL(media.url).host, LISTENER_ACCESS_TOKEN_TTL: '60' } });
   });
   after(async () => {
     await host.close();
-    media.server.close();
-    rmSync(media.dir, { recursive: true, force: true });
+    await media.close();
   });
 
   it('reads and writes the catalogue through the generated types', async () => {

@@ -1,31 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { parseFeed } from 'podcast-partytime';
 import { CommissionSchema, DebateSchema, DeputySchema, replaceTranscript, type EntityManager } from '@robian/core';
 import { officialPlugins } from '@robian/host';
-import { STORAGE_MODES, startTestHost, type TestHost } from '@robian/test-support';
-
-const exec = promisify(execFile);
-
-async function mediaServer(): Promise<{ url: string; server: Server; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'robian-podcast-media-'));
-  const file = join(dir, 'seance.mp3');
-  await exec('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '8', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', file]);
-  const server = createServer((req, res) => {
-    if (!req.url?.startsWith('/seance.mp3')) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': statSync(file).size });
-    createReadStream(file).pipe(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, dir };
-}
+import { STORAGE_MODES, startTestHost, type TestHost, serveTestMp3, type TestMp3Server } from '@robian/test-support';
 
 const TITLE = 'Commission des finances : « PLF 2027 » & crédits de l’Éducation';
 const COMMISSION = 'Commission des finances, de l’économie générale & du contrôle budgétaire';
@@ -68,11 +46,11 @@ async function feed(host: TestHost, path: string, headers: Record<string, string
 
 for (const mode of STORAGE_MODES) {
   describe(`podcast feeds (${mode.name})`, { skip: mode.skip }, () => {
-    let media: Awaited<ReturnType<typeof mediaServer>>;
+    let media: TestMp3Server;
     let host: TestHost;
     let ids: number[];
     before(async () => {
-      media = await mediaServer();
+      media = await serveTestMp3({ seconds: 8, frequency: 440 });
       host = await startTestHost({
         mode: mode.name,
         plugins: officialPlugins(),
@@ -82,8 +60,7 @@ for (const mode of STORAGE_MODES) {
     });
     after(async () => {
       await host.close();
-      media.server.close();
-      rmSync(media.dir, { recursive: true, force: true });
+      await media.close();
     });
 
     it('lists only the debates with audio, newest first, one page at a time (RFC 5005), as a valid podcast', async () => {

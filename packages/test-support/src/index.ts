@@ -170,3 +170,4 @@ export async function startTestHost(
     },
   };
 }
+export { serveTestMp3, type TestMp3Server } from './media.ts';
