@@ -194,7 +194,9 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
         const ended = await inbox.type('debate_ended', channel, 30_000);
         assert.equal(ended.data.previous_status, 'en_cours');
       }
-      assert.notEqual((await debateOf(B.meetingId!))!.status, 'en_cours');
+      const off = (await debateOf(B.meetingId!))!;
+      assert.notEqual(off.status, 'en_cours');
+      assert.ok(off.endTime && new Date(off.endTime).getTime() > new Date(off.startTime ?? off.date).getTime(), 'endTime: when it left the air');
     } finally {
       io.close();
       await ws.close();

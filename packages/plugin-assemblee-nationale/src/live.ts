@@ -35,7 +35,7 @@ export function liveHlsUrl(videosBaseUrl: string, flux: string): string {
  * Polls `live.txt` (the flux on air) and `getedito.php` (what each flux shows, with the réunion uid
  * in `uid_referentiel`); a flux getedito does not describe is joined through its media's data.nvs
  * `meeting_id`. A debate on air becomes `en_cours`; one that left the air becomes `termine` (or
- * `disponible` when it has audio). Each move is announced (plugin-ws sends debate_started / debate_ended).
+ * `disponible` when it has audio), with `endTime` the moment it left. Each move is announced (plugin-ws sends debate_started / debate_ended).
  */
 export class LiveWatcher {
   readonly #d: LiveDeps;
@@ -107,7 +107,8 @@ export class LiveWatcher {
       const debate = (await this.#em().findOne(DebateSchema, { id: sitting.debate_id }, { disableIdentityMap: true })) as Debate | null;
       if (!debate || debate.status !== 'en_cours') continue;
       const next = debate.hasAudio ? 'disponible' : 'termine';
-      const n = await this.#em().nativeUpdate(DebateSchema, { id: debate.id, status: 'en_cours' }, { status: next, updatedAt: new Date() });
+      // the end of the broadcast is the sitting's end (podcast feeds announce it as an ended live item)
+      const n = await this.#em().nativeUpdate(DebateSchema, { id: debate.id, status: 'en_cours' }, { status: next, endTime: new Date(now), updatedAt: new Date() });
       if (n) {
         ended.push(debate.id);
         await this.#d.changed(debate.id, 'en_cours');
