@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { CommissionSchema, DebateSchema, DeputySchema, NotFoundError, ValidationError, commissionMatch, debateFilter, deputyMatch, z, type EntityManager, type PluginContext, type RobianContext } from '@robian/core';
+import { CommissionSchema, DeputySchema, NotFoundError, ValidationError, commissionMatch, debateFilter, deputyMatch, z, type EntityManager, type PluginContext, type RobianContext } from '@robian/core';
 import { defaultArtwork } from './artwork.ts';
 import { loadItems, type FeedItem, type Rendition } from './items.ts';
+import { loadLiveSittings } from './live.ts';
 import type { PodcastOptions } from './options.ts';
 import { renderFeed, renderOpml, type Channel, type LiveEntry } from './rss.ts';
 import type { FeedKeys } from './keys.ts';
@@ -167,14 +168,17 @@ export class Feeds {
       const rendition = this.#rendition(q);
       const em = this.#em();
       const { total, items } = await loadItems(em, rendition, selection, { limit: pageSize, offset: (q.page - 1) * pageSize });
-      const live = q.page === 1 && !('ids' in selection) ? await this.#live(em, base, selection.where) : [];
+      const live = q.page === 1 && !('ids' in selection) ? await this.#live(em, base, selection.where, rendition) : [];
       const enclosureUrl = this.#ctx.services.maybe('audio.enclosureUrl');
       const pageUrl = (page: number) => {
         const u = new URL(koa.path, `${base}/`);
         for (const [k, v] of Object.entries({ ...q, page: page === 1 ? undefined : page, ...(token ? { token } : {}) })) if (v !== undefined) u.searchParams.set(k, String(v));
         return u.toString();
       };
-      const newest = items.reduce((m, i) => Math.max(m, new Date(i.file.createdAt).getTime(), new Date(i.date).getTime()), 0);
+      const newest = Math.max(
+        items.reduce((m, i) => Math.max(m, new Date(i.file.createdAt).getTime(), new Date(i.date).getTime()), 0),
+        live.reduce((m, l) => Math.max(m, l.sitting.changedAt.getTime()), 0),
+      );
       const lastBuildDate = new Date(Math.floor((newest || Date.now()) / 1000) * 1000);
       const channel: Channel = {
         ...meta,
@@ -208,10 +212,14 @@ export class Feeds {
     });
   }
 
-  /** Sittings on air now (or about to be): `podcast:liveItem`s whose enclosure is the live relay. */
-  async #live(em: EntityManager, base: string, where: object): Promise<LiveEntry[]> {
-    const rows = (await em.find(DebateSchema, { $and: [where, { status: 'en_cours' }] } as never, { orderBy: { date: 'desc' } as never, limit: 10 })) as { id: number; title: string; date: Date; startTime?: Date | null }[];
-    return rows.map((d) => ({ debateId: d.id, title: d.title, status: 'live', start: new Date(d.startTime ?? d.date), enclosure: `${base}/api/debats/${d.id}/live`, guid: `robian:live:${d.id}` }));
+  /**
+   * The feed's sittings covered by a live stream (pending, on air, just ended), as `podcast:liveItem`s
+   * whose enclosure is plugin-audio's live relay; only debates of a source that has live streams.
+   */
+  async #live(em: EntityManager, base: string, where: object, rendition: Rendition): Promise<LiveEntry[]> {
+    const sources = this.#ctx.sources.registry.list().filter((s) => typeof s.liveStream === 'function').map((s) => s.id);
+    const sittings = await loadLiveSittings(em, { sources, where: where as never, rendition, windowMs: this.#ctx.options.liveWindowHours * 3_600_000, now: Date.now(), limit: 20 });
+    return sittings.map((s) => ({ sitting: s, guid: `robian:live:${s.debateId}`, enclosure: `${base}/api/debats/${s.debateId}/live`, page: `${base}/api/debats/${s.debateId}` }));
   }
 
   #send(koa: RobianContext, rendered: Rendered): undefined {

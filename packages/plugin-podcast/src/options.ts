@@ -20,6 +20,11 @@ export const podcastOptions = z.object({
   enclosureTtlDays: z.coerce.number().int().min(1).max(36_500).default(3650),
   /** How long a feed is cached (seconds). */
   cacheSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+  /**
+   * The live items' window (hours): a scheduled sitting is a `pending` live item from this long before
+   * its start, and one that left the air stays an `ended` live item this long (until its recording is an item).
+   */
+  liveWindowHours: z.coerce.number().int().min(1).max(168).default(24),
 });
 export type PodcastOptions = z.output<typeof podcastOptions>;
 
@@ -32,4 +37,5 @@ export const podcastEnv = {
   category: 'PODCAST_CATEGORY',
   enclosureTtlDays: 'PODCAST_ENCLOSURE_TTL_DAYS',
   cacheSeconds: 'PODCAST_CACHE_SECONDS',
+  liveWindowHours: 'PODCAST_LIVE_WINDOW_HOURS',
 } as const;

@@ -1,4 +1,5 @@
 import type { FeedItem } from './items.ts';
+import type { LiveSitting } from './live.ts';
 import { el, esc, hms } from './xml.ts';
 
 export interface Channel {
@@ -30,12 +31,12 @@ export interface ItemUrls {
 }
 
 export interface LiveEntry {
-  debateId: number;
-  title: string;
-  status: 'pending' | 'live' | 'ended';
-  start: Date;
-  enclosure: string;
+  sitting: LiveSitting;
+  /** `robian:live:{id}`: the same whatever the status. */
   guid: string;
+  /** The live relay's HLS playlist (it answers while the sitting is on air). */
+  enclosure: string;
+  page: string;
 }
 
 const MIME: Record<string, string> = { mp3: 'audio/mpeg', aac: 'audio/mp4', opus: 'audio/ogg', wav: 'audio/wav' };
@@ -64,12 +65,15 @@ function item(i: FeedItem, urls: ItemUrls): string {
   ].join('');
 }
 
-function liveItem(l: LiveEntry): string {
+function liveItem({ sitting: s, guid, enclosure, page }: LiveEntry): string {
   return [
-    el('podcast:liveItem', { status: l.status, start: l.start.toISOString() }).replace('/>', '>'),
-    el('title', {}, l.title),
-    el('guid', { isPermaLink: 'false' }, l.guid),
-    el('enclosure', { url: l.enclosure, length: 0, type: 'application/vnd.apple.mpegurl' }),
+    el('podcast:liveItem', { status: s.status, start: s.start.toISOString(), end: s.end?.toISOString() }).replace('/>', '>'),
+    el('title', {}, s.title),
+    el('guid', { isPermaLink: 'false' }, guid),
+    el('link', {}, page),
+    el('description', {}, s.description || s.title),
+    el('enclosure', { url: enclosure, length: 0, type: 'application/vnd.apple.mpegurl' }),
+    s.sourceUrl ? el('podcast:contentLink', { href: s.sourceUrl }, 'Sur le site du Parlement') : '',
     '</podcast:liveItem>',
   ].join('');
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseFeed } from 'podcast-partytime';
-import { CommissionSchema, DebateSchema, DeputySchema, replaceTranscript, type EntityManager } from '@robian/core';
+import { CommissionSchema, DebateSchema, DeputySchema, PLUGIN_API_VERSION, definePlugin, replaceTranscript, type EntityManager } from '@robian/core';
 import { officialPlugins } from '@robian/host';
-import { STORAGE_MODES, startTestHost, type TestHost, serveTestMp3, type TestMp3Server } from '@robian/test-support';
+import { STORAGE_MODES, serveTestLiveHls, startTestHost, type TestHost, type TestLiveHls, serveTestMp3, type TestMp3Server } from '@robian/test-support';
 
 const TITLE = 'Commission des finances : « PLF 2027 » & crédits de l’Éducation';
 const COMMISSION = 'Commission des finances, de l’économie générale & du contrôle budgétaire';
@@ -38,6 +38,49 @@ async function seed(host: TestHost, mediaUrl: string): Promise<number[]> {
   return [a.id, b.id, c.id];
 }
 
+/** A parliament with live streams: its sittings on air are relayed from the live HLS on 127.0.0.1. */
+function liveSource(hls: TestLiveHls) {
+  return definePlugin({
+    name: 'test-live-source',
+    version: '0.0.0',
+    apiVersion: PLUGIN_API_VERSION,
+    setup(ctx) {
+      ctx.sources.register({
+        id: 'test-live',
+        name: 'Parlement de test',
+        mediaHosts: [hls.host],
+        canResolve: () => false,
+        resolve: () => Promise.reject(new Error('no pages')),
+        liveStream: async (d) => (d.status === 'en_cours' ? hls.playlistUrl : undefined),
+      });
+    },
+  });
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * Sittings around now: on air, scheduled in 3 h, ended 2 h ago (no recording yet), and those that
+ * are not live items — scheduled in 10 days, ended 3 days ago, on air at a source without live
+ * streams, and one that ended an hour ago whose recording is ready (an item, debate `recorded`).
+ */
+async function seedLive(host: TestHost, recorded: number) {
+  const em = host.robian.kernel.orm.em.fork() as unknown as EntityManager;
+  const now = Date.now();
+  const at = (h: number) => new Date(now + h * HOUR);
+  const sitting = (externalId: string, title: string, status: string, start: Date, end: Date | null, source = 'test-live') =>
+    em.create(DebateSchema, { source, externalId, title, type: 'seance_publique', status, date: start, startTime: start, endTime: end, sourceUrl: `https://parlement.test/seances/${externalId}`, description: `Ordre du jour : ${title}` } as never);
+  const live = sitting('L1', 'Séance publique en direct : « budget » & amendements', 'en_cours', at(-0.5), at(2));
+  const pending = sitting('P1', 'Séance publique de cet après-midi', 'programme', at(3), null);
+  const ended = sitting('E1', 'Séance publique de ce matin', 'termine', at(-5), at(-2));
+  sitting('P2', 'Séance publique dans dix jours', 'programme', at(240), null);
+  sitting('E2', 'Séance publique d’il y a trois jours', 'termine', at(-74), at(-72));
+  sitting('X1', 'Réunion sans flux en direct', 'en_cours', at(-1), null, 'manual');
+  await em.flush();
+  await em.nativeUpdate(DebateSchema, { id: recorded } as never, { source: 'test-live', externalId: 'R1', endTime: at(-1) } as never);
+  return { live: live.id as number, pending: pending.id as number, ended: ended.id as number, now };
+}
+
 async function feed(host: TestHost, path: string, headers: Record<string, string> = {}) {
   const res = await fetch(host.url + path, { headers });
   const text = await res.text();
@@ -47,20 +90,25 @@ async function feed(host: TestHost, path: string, headers: Record<string, string
 for (const mode of STORAGE_MODES) {
   describe(`podcast feeds (${mode.name})`, { skip: mode.skip }, () => {
     let media: TestMp3Server;
+    let hls: TestLiveHls;
     let host: TestHost;
     let ids: number[];
+    let live: Awaited<ReturnType<typeof seedLive>>;
     before(async () => {
       media = await serveTestMp3({ seconds: 8, frequency: 440 });
+      hls = await serveTestLiveHls({ frequency: 550 });
       host = await startTestHost({
         mode: mode.name,
-        plugins: officialPlugins(),
-        env: { MEDIA_ALLOWED_HOSTS: new URL(media.url).host, AUDIO_BITRATE: '64k', REQUIRE_SIGNED_URLS: 'true', PODCAST_PAGE_SIZE: '1' },
+        plugins: [...officialPlugins(), liveSource(hls)],
+        env: { MEDIA_ALLOWED_HOSTS: new URL(media.url).host, AUDIO_BITRATE: '64k', REQUIRE_SIGNED_URLS: 'true', PODCAST_PAGE_SIZE: '1', LIVE_RELAY_GRACE_SECONDS: '1' },
       });
       ids = await seed(host, media.url);
+      live = await seedLive(host, ids[1]!);
     });
     after(async () => {
-      await host.close();
-      await media.close();
+      await host?.close();
+      await hls?.close();
+      await media?.close();
     });
 
     it('lists only the debates with audio, newest first, one page at a time (RFC 5005), as a valid podcast', async () => {
@@ -130,6 +178,64 @@ for (const mode of STORAGE_MODES) {
       assert.deepEqual(search.parsed!.items.map((i) => i.title), [TITLE]);
       assert.equal((await fetch(`${host.url}/feeds/commissions/nope.xml`)).status, 404);
       assert.equal((await fetch(`${host.url}/feeds/search.xml`)).status, 422);
+    });
+
+    it('announces the live sittings as podcast:liveItem (pending, live, ended) with the live relay as enclosure', async () => {
+      const { parsed, text } = await feed(host, '/feeds/debats.xml');
+      const items = parsed!.podcastLiveItems ?? [];
+      assert.deepEqual(items.map((i) => [i.status, i.title]), [
+        ['live', 'Séance publique en direct : « budget » & amendements'],
+        ['pending', 'Séance publique de cet après-midi'],
+        ['ended', 'Séance publique de ce matin'],
+      ], 'on air first, then the next, then the one just ended; not the far ones, not a source without live streams, not a recorded one');
+      const byStatus = Object.fromEntries(items.map((i) => [i.status, i]));
+      const hour = (h: number) => Math.floor((live.now + h * HOUR) / 1000) * 1000;
+      for (const [status, id, start, end] of [['live', live.live, -0.5, 2], ['pending', live.pending, 3, undefined], ['ended', live.ended, -5, -2]] as const) {
+        const i = byStatus[status]!;
+        assert.equal(i.guid, `robian:live:${id}`);
+        assert.equal(Math.floor(i.start.getTime() / 1000) * 1000, hour(start), `${status}: start`);
+        assert.equal(i.end && Math.floor(i.end.getTime() / 1000) * 1000, end === undefined ? undefined : hour(end), `${status}: end`);
+        assert.equal(i.enclosure.url, `${host.url}/api/debats/${id}/live`, `${status}: the live relay`);
+        assert.equal(i.enclosure.type, 'application/vnd.apple.mpegurl');
+        assert.equal(i.link, `${host.url}/api/debats/${id}`);
+        assert.equal(i.description, `Ordre du jour : ${i.title}`);
+        assert.deepEqual(i.contentLinks.map((c) => c.url), [`https://parlement.test/seances/${['L1', 'P1', 'E1'][['live', 'pending', 'ended'].indexOf(status)]}`]);
+      }
+      assert.deepEqual(parsed!.items.map((i) => i.title), [TITLE], 'live items are not items');
+      assert.match(text, /<podcast:liveItem status="live" start="[^"]+" end="[^"]+">/);
+
+      // the live item's enclosure plays: the relay's playlist and a segment (FFmpeg relaying the live HLS)
+      const playlist = await fetch(`${byStatus.live!.enclosure.url}?l=podcast`);
+      assert.equal(playlist.status, 200, await playlist.clone().text());
+      assert.match(playlist.headers.get('content-type') ?? '', /mpegurl/);
+      const segment = /^(live\/seg\d{6}\.ts\?l=[a-z0-9]+)$/m.exec(await playlist.text())?.[1];
+      assert.ok(segment);
+      const bytes = await fetch(`${host.url}/api/debats/${live.live}/${segment}`);
+      assert.equal(bytes.status, 200);
+      assert.ok((await bytes.arrayBuffer()).byteLength > 0);
+      for (const status of ['pending', 'ended']) {
+        const off = await fetch(byStatus[status]!.enclosure.url);
+        assert.equal(off.status, 404, `${status}: the relay answers only on air`);
+        await off.body?.cancel();
+      }
+      assert.doesNotMatch((await feed(host, '/feeds/debats.xml?page=2')).text, /liveItem/, 'only on the first page');
+
+      // the sitting leaves the air: its live item says ended (the feed follows debate.updated)
+      const etag = (await fetch(`${host.url}/feeds/debats.xml`)).headers.get('etag');
+      const put = await host.request(`/api/debats/${live.live}`, { method: 'PUT', admin: true, json: { status: 'termine', end_time: new Date(live.now - 60_000).toISOString() } });
+      assert.equal(put.status, 200);
+      let after: ReturnType<typeof parseFeed> = null;
+      for (;;) {
+        const f = await feed(host, '/feeds/debats.xml');
+        after = f.parsed;
+        if (f.res.headers.get('etag') !== etag) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(after!.podcastLiveItems!.map((i) => [i.status, i.guid]), [
+        ['pending', `robian:live:${live.pending}`],
+        ['ended', `robian:live:${live.live}`],
+        ['ended', `robian:live:${live.ended}`],
+      ]);
     });
 
     it('answers 304 to If-None-Match and If-Modified-Since', async () => {

@@ -170,4 +170,4 @@ export async function startTestHost(
     },
   };
 }
-export { serveTestMp3, type TestMp3Server } from './media.ts';
+export { serveTestLiveHls, serveTestMp3, type TestLiveHls, type TestMp3Server } from './media.ts';
