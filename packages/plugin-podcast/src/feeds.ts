@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CommissionSchema, DeputySchema, NotFoundError, ValidationError, commissionMatch, debateFilter, deputyMatch, z, type EntityManager, type PluginContext, type RobianContext } from '@robian/core';
 import { defaultArtwork } from './artwork.ts';
-import { loadItems, type FeedItem, type Rendition } from './items.ts';
+import { MAX_SELECTED_DEBATES, loadItems, type FeedItem, type Rendition } from './items.ts';
 import { loadLiveSittings } from './live.ts';
 import type { PodcastOptions } from './options.ts';
 import { renderFeed, renderOpml, type Channel, type LiveEntry } from './rss.ts';
@@ -100,7 +100,7 @@ export class Feeds {
       handler: async (koa, { query }) => {
         const search = ctx.services.maybe('search.debates');
         if (!search) throw new NotFoundError('search is not available on this server');
-        const ids = await search(query.q, { limit: 500, hasAudio: true });
+        const ids = await search(query.q, { limit: MAX_SELECTED_DEBATES, hasAudio: true });
         return this.#send(koa, await this.#render(koa, query, `s:${JSON.stringify(query)}`, { title: `Recherche : ${query.q}`, description: `Les débats où l’on parle de « ${query.q} ».`, link: `/api/search?q=${encodeURIComponent(query.q)}` }, { ids }));
       },
     });

@@ -20,10 +20,17 @@ export interface Rendition {
   quality: string;
 }
 
+/**
+ * The most debates a feed of chosen debates (a saved search, a collection) considers, in their order:
+ * a search or a collection can match thousands, and a feed stays bounded (in queries and in pages).
+ */
+export const MAX_SELECTED_DEBATES = 500;
+
 const timed = (d: Debate) => Array.isArray(d.chapters) && d.chapters.some((c) => typeof c?.start_seconds === 'number');
 
 /**
- * The debates of a feed: those whose rendition is ready, newest first (or in the order of `ids`),
+ * The debates of a feed: those whose rendition is ready, newest first (or in the order of `ids`, of
+ * which the first MAX_SELECTED_DEBATES only),
  * with their committee, speakers and whether they have timed chapters and a transcript — in four
  * queries for a page, whatever its size.
  */
@@ -33,13 +40,14 @@ export async function loadItems(
   selection: { where: FilterQuery<Debate> } | { ids: number[] },
   page: { limit: number; offset: number },
 ): Promise<{ total: number; items: FeedItem[] }> {
-  const debate = 'ids' in selection ? { id: { $in: selection.ids } } : selection.where;
+  const chosen = 'ids' in selection ? selection.ids.slice(0, MAX_SELECTED_DEBATES) : undefined;
+  const debate = chosen ? { id: { $in: chosen } } : (selection as { where: FilterQuery<Debate> }).where;
   const where = { format: rendition.format, quality: rendition.quality, debate } as never;
   let files: AudioFile[];
   let total: number;
-  if ('ids' in selection) {
+  if (chosen) {
     const all = (await em.find(AudioFileSchema, where, { populate: ['debate'] as never })) as AudioFile[];
-    const order = new Map(selection.ids.map((id, i) => [id, i]));
+    const order = new Map(chosen.map((id, i) => [id, i]));
     all.sort((a, b) => order.get((a.debate as unknown as Debate).id)! - order.get((b.debate as unknown as Debate).id)!);
     total = all.length;
     files = all.slice(page.offset, page.offset + page.limit);
