@@ -8,6 +8,9 @@ import { promisify } from 'node:util';
 import { PLUGIN_API_VERSION, definePlugin, type MediaCandidate } from '@robian/core';
 import type { TestHost } from '@robian/test-support';
 
+/** What the helpers below need of a host: a TestHost in this process or a ChildHost (spawn-host.ts). */
+export type HostClient = Pick<TestHost, 'request'>;
+
 const exec = promisify(execFile);
 export const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 export const FFPROBE = process.env.FFPROBE_PATH ?? 'ffprobe';
@@ -159,7 +162,7 @@ export function testSourcePlugin(mediaBase: () => string) {
   });
 }
 
-export async function createDebate(host: TestHost, fields: Record<string, unknown>): Promise<number> {
+export async function createDebate(host: HostClient, fields: Record<string, unknown>): Promise<number> {
   const res = await host.request('/api/debats/', { method: 'POST', admin: true, json: { title: 'Séance publique : « l’écologie » 1/2', date: '2026-11-20', ...fields } });
   if (res.status !== 201 && res.status !== 200) throw new Error(`create debate: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: number }).id;
@@ -176,7 +179,7 @@ export interface Job {
 }
 
 /** Requests a rendition, with the admin key unless `admin: false` (anonymous callers may only queue the public renditions). */
-export async function extract(host: TestHost, id: number, body: Record<string, unknown> = {}, o: { admin?: boolean } = {}): Promise<{ status: number; job: Job }> {
+export async function extract(host: HostClient, id: number, body: Record<string, unknown> = {}, o: { admin?: boolean } = {}): Promise<{ status: number; job: Job }> {
   const res = await host.request(`/api/debats/${id}/extract`, { method: 'POST', json: body, admin: o.admin ?? true });
   return { status: res.status, job: (await res.json()) as Job };
 }
@@ -191,14 +194,14 @@ export interface Streaming {
   renditions: { format: string; quality: string; status: string; progress: number; stream_url: string | null; download_url: string | null; error: string | null; duration_seconds: number | null; file_size: number | null }[];
 }
 
-export async function streaming(host: TestHost, id: number): Promise<Streaming> {
+export async function streaming(host: HostClient, id: number): Promise<Streaming> {
   const res = await host.request(`/api/debats/${id}/streaming`);
   if (res.status !== 200) throw new Error(`streaming: ${res.status} ${await res.text()}`);
   return (await res.json()) as Streaming;
 }
 
 /** Polls /streaming until the rendition reaches one of the states (no wall-clock assertion: the test timeout bounds it). */
-export async function waitRendition(host: TestHost, id: number, format: string, quality: string, states: string[], intervalMs = 100): Promise<Streaming['renditions'][number]> {
+export async function waitRendition(host: HostClient, id: number, format: string, quality: string, states: string[], intervalMs = 100): Promise<Streaming['renditions'][number]> {
   for (;;) {
     const s = await streaming(host, id);
     const r = s.renditions.find((x) => x.format === format && x.quality === quality);

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { STORAGE_MODES, createTestEnvironment, startTestHost, type TestHost } from '@robian/test-support';
 import { audioPlugin } from '../src/index.ts';
 import { MEDIA_SECONDS, createDebate, extract, hlsFixture, probe, startMediaServer, streaming, testSourcePlugin, waitRendition, type MediaServer } from './helpers.ts';
+import { spawnHost } from './spawn-host.ts';
 
 const fixture = await hlsFixture();
 const FAST = { EXTRACTION_RETRY_BASE_MS: '50', EXTRACTION_POLL_INTERVAL_MS: '100', EXTRACTION_LEASE_SECONDS: '1' };
@@ -32,16 +29,10 @@ for (const mode of STORAGE_MODES) {
 
     it('resumes a job whose host was killed mid-way, after a restart', async () => {
       const env = await createTestEnvironment(mode.name, { ...FAST, MAX_CONCURRENT_EXTRACTIONS: '1' });
-      const child = spawn(process.execPath, ['--conditions=robian-source', fileURLToPath(new URL('./child-host.ts', import.meta.url))], {
-        // only the test environment: DATABASE_URL / REDIS_URL of the parent must not leak into SQLite mode
-        env: { PATH: process.env.PATH ?? '', ...env.env, TEST_MEDIA_URL: media.url },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      // only the test environment: DATABASE_URL / REDIS_URL of the parent must not leak into SQLite mode
+      const first = await spawnHost({ ...env.env, TEST_MEDIA_URL: media.url });
       let second: TestHost | undefined;
       try {
-        const line = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-        const { port } = JSON.parse(line[0]) as { port: number };
-        const first = { request: (path: string, init: RequestInit & { json?: unknown; admin?: boolean } = {}) => fetchHost(port, path, init) } as unknown as TestHost;
         const id = await createDebate(first, { video_url: `${media.url}/source/slow-crash` });
         assert.equal((await extract(first, id, { format: 'mp3', quality: '64k' })).status, 202);
         await waitRendition(first, id, 'mp3', '64k', ['running']);
@@ -52,8 +43,7 @@ for (const mode of STORAGE_MODES) {
           await new Promise((r) => setTimeout(r, 50));
         }
         assert.ok(progress > 0 && progress < 100, `progress ${progress}`);
-        child.kill('SIGKILL');
-        await once(child, 'exit');
+        await first.kill();
         // a second host on the same database and DATA_DIR takes the job back once the lease ran out
         second = await startTestHost({ environment: env, plugins: [testSourcePlugin(() => media.url), audioPlugin] });
         const done = await waitRendition(second, id, 'mp3', '64k', ['ready', 'failed']);
@@ -69,7 +59,7 @@ for (const mode of STORAGE_MODES) {
         const p = await probe(join(env.dataDir, 'audio', String(id), 'mp3-64k.mp3'));
         assert.ok(Math.abs(p.duration - MEDIA_SECONDS) <= 0.5);
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
+        await first.kill();
         await second?.close();
         await env.cleanup();
       }
@@ -181,12 +171,4 @@ for (const mode of STORAGE_MODES) {
       }
     });
   });
-}
-
-function fetchHost(port: number, path: string, init: RequestInit & { json?: unknown; admin?: boolean }): Promise<Response> {
-  const { json, admin, ...rest } = init;
-  const headers = new Headers(rest.headers);
-  if (json !== undefined) headers.set('content-type', 'application/json');
-  if (admin) headers.set('authorization', `Bearer ${process.env.ROBIAN_TEST_ADMIN ?? 'test-admin-key-0123456789abcdef0123456789'}`);
-  return fetch(`http://127.0.0.1:${port}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
 }
