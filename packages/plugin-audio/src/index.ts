@@ -26,6 +26,7 @@ export * from './options.ts';
 export * from './pipeline.ts';
 export * from './playback.ts';
 export * from './policy.ts';
+export * from './process-ledger.ts';
 export * from './redirect.ts';
 export * from './renditions.ts';
 export * from './runtime.ts';

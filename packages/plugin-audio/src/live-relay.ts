@@ -172,12 +172,16 @@ export class LiveRelay {
     ];
     const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'], env: egressEnv(proxy), shell: false, windowsHide: true });
     relay.process = child;
+    const untrack = this.audio.ledger.track(child.pid);
+    const untrackDir = this.audio.ledger.temp(relay.dir);
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (c: string) => {
       stderr = (stderr + c).slice(-4000);
     });
     child.once('exit', (code, signal) => {
+      untrack();
+      untrackDir();
       if (relay.process === child) relay.process = undefined;
       if (relay.stopping) return;
       // a relay that dies while listened to is restarted, a few times in a row at most

@@ -3,6 +3,7 @@ import type { MediaCandidate, SourceRegistry } from '@robian/core';
 import type { HostAllowList } from './allow-list.ts';
 import type { Binaries } from './binaries.ts';
 import { egressEnv } from './egress.ts';
+import type { ProcessLedger } from './process-ledger.ts';
 import { run } from './process.ts';
 import { MASTER, isMaster, outputArgs, storageKey, type Rendition } from './renditions.ts';
 import type { AudioStorage, StoredFile } from './storage.ts';
@@ -77,8 +78,11 @@ export class Extractor {
   readonly egress: () => string | undefined;
   /** Life of the presigned URL FFmpeg reads a master on object storage from (the job's timeout and more). */
   readonly inputTtlSeconds: number;
+  /** Where the FFmpeg, ffprobe and yt-dlp it runs and their temp files are recorded (process-ledger.ts). */
+  readonly ledger: ProcessLedger | undefined;
 
-  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined; inputTtlSeconds?: number }) {
+  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined; inputTtlSeconds?: number; ledger?: ProcessLedger }) {
+    this.ledger = o.ledger;
     this.egress = o.egress;
     this.inputTtlSeconds = o.inputTtlSeconds ?? 6 * 3600;
     this.binaries = o.binaries;
@@ -148,6 +152,7 @@ export class Extractor {
       signal,
       captureStdout: true,
       env: egressEnv(proxy),
+      ledger: this.ledger,
     });
     if (r.code !== 0) throw new ExtractionError(failureText(`yt-dlp could not resolve ${url.href}`, r.stderrTail), PERMANENT.test(r.stderrTail.join('\n')));
     let info: { url?: string; acodec?: string; abr?: number; protocol?: string; ext?: string };
@@ -166,7 +171,7 @@ export class Extractor {
     if (!bin) throw new ExtractionError(`ffprobe is not available (${this.binaries.ffprobe.error ?? 'not found'})`);
     const remote = isRemote(input);
     const args = ['-v', 'error', ...(remote ? remoteArgs(this.proxy()) : []), '-select_streams', 'a:0', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', input];
-    const r = await run(bin, args, { signal, captureStdout: true, ...(remote ? { env: egressEnv(this.proxy()) } : {}) });
+    const r = await run(bin, args, { signal, captureStdout: true, ledger: this.ledger, ...(remote ? { env: egressEnv(this.proxy()) } : {}) });
     if (r.code !== 0) throw new ExtractionError(failureText(`ffprobe could not read ${input}`, r.stderrTail), PERMANENT.test(r.stderrTail.join('\n')));
     const out = JSON.parse(r.stdout || '{}') as { streams?: { codec_name?: string }[]; format?: { duration?: string } };
     const d = Number(out.format?.duration);
@@ -176,6 +181,7 @@ export class Extractor {
   /** Runs FFmpeg into a temp file and moves it in; the temp file never survives a failure. */
   async transcode(input: string, rendition: Rendition, copy: boolean, key: string, durationSeconds: number | undefined, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<{ file: StoredFile; durationSeconds: number | undefined }> {
     const tmp = await this.storage.tempPath(key);
+    const untrack = this.ledger?.temp(tmp) ?? (() => {});
     const args = [
       '-nostdin',
       '-hide_banner',
@@ -197,6 +203,7 @@ export class Extractor {
     try {
       const r = await run(this.ffmpeg, args, {
         signal,
+        ledger: this.ledger,
         ...(isRemote(input) ? { env: egressEnv(this.proxy()) } : {}),
         onLine: (line) => {
           if (line === 'progress=end') ended = true;
@@ -216,6 +223,7 @@ export class Extractor {
       return { file, durationSeconds: written };
     } finally {
       await rm(tmp, { force: true });
+      untrack();
     }
   }
 

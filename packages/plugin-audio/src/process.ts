@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { ProcessLedger } from './process-ledger.ts';
 
 export interface RunResult {
   code: number | null;
@@ -18,6 +19,8 @@ export interface RunOptions {
   tailLines?: number;
   /** The child's environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Records the child while it runs, so that an instance started after a SIGKILL of this one kills it (process-ledger.ts). */
+  ledger?: Pick<ProcessLedger, 'track'> | undefined;
 }
 
 /**
@@ -25,13 +28,14 @@ export interface RunOptions {
  * (SIGTERM, then SIGKILL after 2 s) and rejects with the signal's reason.
  */
 export function run(bin: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const { signal, onLine, captureStdout = false, maxStdoutBytes = 16 << 20, tailLines = 12, env } = options;
+  const { signal, onLine, captureStdout = false, maxStdoutBytes = 16 << 20, tailLines = 12, env, ledger } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       return;
     }
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false, windowsHide: true, ...(env ? { env } : {}) });
+    const untrack = ledger?.track(child.pid) ?? (() => {});
     let stdout = '';
     let partial = '';
     let stderr = '';
@@ -61,10 +65,12 @@ export function run(bin: string, args: string[], options: RunOptions = {}): Prom
       if (stderr.length > 64_000) stderr = stderr.slice(-32_000);
     });
     child.once('error', (err) => {
+      untrack();
       signal?.removeEventListener('abort', onAbort);
       reject(err);
     });
     child.once('close', (code, sig) => {
+      untrack();
       signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       if (signal?.aborted) {

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { DebateSchema, NotFoundError, ProblemError, type PluginContext, type PluginHealth } from '@robian/core';
 import { findBinaries, type Binaries } from './binaries.ts';
 import { JobStore } from './jobs.ts';
 import type { AudioOptions } from './options.ts';
 import { HostAllowList } from './allow-list.ts';
 import { MediaEgressProxy } from './egress.ts';
+import { ProcessLedger } from './process-ledger.ts';
 import { Extractor } from './pipeline.ts';
 import { ExtractionPolicy } from './policy.ts';
 import { removeDebateAudio } from './removal.ts';
@@ -39,9 +41,12 @@ export class AudioRuntime {
   readonly egress: MediaEgressProxy;
   /** Which renditions and priorities callers without the admin key may queue. */
   readonly policy: ExtractionPolicy;
+  /** The FFmpeg/yt-dlp this instance runs and their temp files, on disk, for the instance started after a SIGKILL of this one. */
+  readonly ledger: ProcessLedger;
 
   constructor(ctx: PluginContext<AudioOptions>) {
     this.ctx = ctx;
+    this.ledger = new ProcessLedger(join(ctx.dataDir(), 'run'), ctx.logger);
     this.egress = new MediaEgressProxy(() => this.egressAllowList(), ctx.logger);
     this.policy = new ExtractionPolicy(ctx.config, ctx.auth.registry, ctx.options.publicRenditions);
   }
@@ -76,6 +81,8 @@ export class AudioRuntime {
 
   async start(): Promise<void> {
     const { ctx, options: o } = this;
+    // first: a predecessor killed on this machine may still run FFmpeg into full-size temp files
+    this.ledger.open();
     const binaries = await findBinaries({
       ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
       ...(o.ffprobePath ? { ffprobePath: o.ffprobePath } : {}),
@@ -97,7 +104,7 @@ export class AudioRuntime {
     ctx.events.on('extraction.failed', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'erreur', { onlyWithoutAudio: true })));
     ctx.events.on('extraction.cancelled', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'termine', { onlyWithoutAudio: true })));
     if (o.workers && ctx.workers) await this.egress.start();
-    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url, inputTtlSeconds: ctx.config.extractionTimeoutSeconds + 600 });
+    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url, inputTtlSeconds: ctx.config.extractionTimeoutSeconds + 600, ledger: this.ledger });
     const scheduler = o.workers && ctx.workers
       ? new ExtractionScheduler({
           store,
@@ -162,6 +169,7 @@ export class AudioRuntime {
     if (parts?.scheduler) await parts.scheduler.stop();
     await parts?.plays.stop();
     await this.egress.stop();
+    this.ledger.close();
     parts?.storage.close?.();
     this.#parts = undefined;
   }
