@@ -301,7 +301,7 @@ const audio = program.command('audio').description('Audio renditions: storage ma
 
 audio
   .command('cleanup')
-  .description('Remove renditions not played for the TTL (AUDIO_CLEANUP_TTL_DAYS), files no row points to and stale temp files; report the bytes freed')
+  .description('Remove renditions not played for the TTL (AUDIO_CLEANUP_TTL_DAYS), files no row points to, stale temp files and (S3) multipart uploads older than S3_ABORT_UPLOADS_AFTER_HOURS; report the bytes freed')
   .option('--ttl-days <days>', 'renditions not played for this many days are removed (0 keeps them)')
   .option('--dry-run', 'report what would be removed, remove nothing')
   .option('--json', 'print the report as JSON')
@@ -323,6 +323,7 @@ audio
           return;
         }
         for (const r of report.removed) console.log(`${report.dry_run ? 'would remove' : 'removed'} ${r.key} (${r.reason}, ${r.bytes} bytes)`);
+        for (const w of report.warnings) console.error(`warning: ${w}`);
         const mb = (report.freed_bytes / 1048576).toFixed(1);
         console.log(`${report.dry_run ? 'would free' : 'freed'} ${report.freed_bytes} bytes (${mb} MiB) in ${report.removed.length} files (TTL ${report.ttl_days} days)`);
       },

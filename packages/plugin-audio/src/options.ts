@@ -62,6 +62,8 @@ export const audioOptions = z.object({
   /** Multipart upload: part size (MiB, at least S3's 5) and parts in flight; memory per upload = both multiplied. */
   s3PartSizeMb: int(8, 5, 512),
   s3UploadQueue: int(4, 1, 32),
+  /** `robian audio cleanup` aborts Robian's multipart uploads started longer ago than this (hours; 0: never). */
+  s3AbortUploadsAfterHours: int(24, 0, 8760),
   /** Sockets kept open to the S3 server (proxy mode: one per range being served). */
   s3MaxSockets: int(1024, 1, 65536),
   /** A live relay stops this long after its last listener left (seconds). */
@@ -110,6 +112,7 @@ export const audioEnv = {
   s3PresignTtl: 'S3_PRESIGN_TTL',
   s3PartSizeMb: 'S3_PART_SIZE_MB',
   s3UploadQueue: 'S3_UPLOAD_QUEUE',
+  s3AbortUploadsAfterHours: 'S3_ABORT_UPLOADS_AFTER_HOURS',
   s3MaxSockets: 'S3_MAX_SOCKETS',
   liveRelayGraceSeconds: 'LIVE_RELAY_GRACE_SECONDS',
   liveRelayDvrSeconds: 'LIVE_RELAY_DVR_SECONDS',

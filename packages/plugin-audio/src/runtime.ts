@@ -157,7 +157,7 @@ export class AudioRuntime {
           if (to !== storage) to.close();
         }
       },
-      cleanup: (c = {}) => library.cleanup({ ttlDays: c.ttlDays ?? o.cleanupTtlDays, ...(c.dryRun === undefined ? {} : { dryRun: c.dryRun }) }),
+      cleanup: (c = {}) => library.cleanup({ ttlDays: c.ttlDays ?? o.cleanupTtlDays, uploadMaxAgeHours: o.s3AbortUploadsAfterHours, ...(c.dryRun === undefined ? {} : { dryRun: c.dryRun }) }),
     });
     ctx.services.provide('audio.enclosureUrl', (debateId, file, ttlSeconds) => library.enclosureUrl(debateId, file, ttlSeconds));
     scheduler?.start();

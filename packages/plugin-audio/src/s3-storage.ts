@@ -4,11 +4,11 @@ import { rm, stat as statFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { Transform, type Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, S3Client, S3ServiceException, type MultipartUpload, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { FORMATS, MIME_TYPES, type AudioFormat } from './renditions.ts';
-import { LocalAudioStorage, assertKey, type AudioStorage, type StoredFile, type UrlOptions } from './storage.ts';
+import { LocalAudioStorage, assertKey, type AudioStorage, type StaleUpload, type StaleUploadReport, type StoredFile, type UrlOptions } from './storage.ts';
 
 export interface S3StorageConfig {
   bucket: string;
@@ -65,6 +65,29 @@ function slice(body: Readable, skip: number, length: number): Readable {
   });
   body.on('error', (err) => out.destroy(err));
   return body.pipe(out);
+}
+
+/** A server without an operation answers 501 NotImplemented (s3rver: ListMultipartUploads). */
+const isNotImplemented = (err: unknown) => err instanceof S3ServiceException && (err.name === 'NotImplemented' || err.$metadata?.httpStatusCode === 501);
+
+/**
+ * The uploads of a ListMultipartUploads page that are Robian's and stale: under `prefix`, named like
+ * a rendition key, initiated before `olderThan`. Anything else in the bucket is left alone.
+ */
+export function staleUploadsOf(uploads: readonly MultipartUpload[], prefix: string, olderThan: Date): { key: string; objectKey: string; uploadId: string; initiated: Date }[] {
+  const out = [];
+  for (const u of uploads) {
+    if (!u.Key?.startsWith(prefix) || !u.UploadId || !u.Initiated) continue;
+    const key = u.Key.slice(prefix.length);
+    try {
+      assertKey(key);
+    } catch {
+      continue;
+    }
+    if (key.endsWith('.tmp') || u.Initiated.getTime() >= olderThan.getTime()) continue;
+    out.push({ key, objectKey: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
+  }
+  return out;
 }
 
 /** RFC 3986 encoding, as SigV4 canonicalises it (encodeURIComponent leaves !'()* alone). */
@@ -260,6 +283,59 @@ export class S3AudioStorage implements AudioStorage {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     for await (const f of this.temp.list()) if (f.key.endsWith('.tmp')) yield f;
+  }
+
+  /**
+   * Aborts Robian's multipart uploads (under the prefix) initiated before `olderThan`: a process
+   * killed mid-upload leaves its parts on the server, never visible as an object but stored (and
+   * billed) until aborted. Another instance aborting the same upload first is not an error. A server
+   * that cannot list uploads (501) is reported (`supported: false`), not thrown: cleanup goes on.
+   */
+  async abortStaleUploads(o: { olderThan: Date; dryRun?: boolean }): Promise<StaleUploadReport> {
+    const found: StaleUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      } catch (err) {
+        if (!isNotImplemented(err)) throw err;
+        return { supported: false, uploads: [], detail: `s3://${this.bucket} does not list multipart uploads (ListMultipartUploads: ${(err as Error).name}): abandoned parts are left to a lifecycle rule (AbortIncompleteMultipartUpload)` };
+      }
+      for (const u of staleUploadsOf(page.Uploads ?? [], this.prefix, o.olderThan)) {
+        const stale: StaleUpload = { key: u.key, uploadId: u.uploadId, initiated: u.initiated, bytes: await this.#uploadedBytes(u.objectKey, u.uploadId) };
+        if (!o.dryRun) {
+          try {
+            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.objectKey, UploadId: u.uploadId }));
+          } catch (err) {
+            if (!(err instanceof S3ServiceException && (err.name === 'NoSuchUpload' || err.$metadata?.httpStatusCode === 404))) throw err;
+            continue; // aborted (or completed) meanwhile by another instance
+          }
+        }
+        found.push(stale);
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return { supported: true, uploads: found };
+  }
+
+  /** The bytes the parts of an upload hold (0 when the upload is gone meanwhile). */
+  async #uploadedBytes(objectKey: string, uploadId: string): Promise<number> {
+    let bytes = 0;
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId, PartNumberMarker: marker }));
+        for (const p of page.Parts ?? []) bytes += Number(p.Size ?? 0);
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (err) {
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchUpload' || err.$metadata?.httpStatusCode === 404)) return 0;
+      throw err;
+    }
+    return bytes;
   }
 
   /**

@@ -29,8 +29,10 @@ export interface Playable {
 export interface CleanupReport {
   dry_run: boolean;
   ttl_days: number;
-  removed: { key: string; bytes: number; reason: 'expired' | 'orphan' | 'temp' | 'missing-file' }[];
+  removed: { key: string; bytes: number; reason: 'expired' | 'orphan' | 'temp' | 'missing-file' | 'stale-upload' }[];
   freed_bytes: number;
+  /** What could not be checked (an S3 server that does not list multipart uploads). */
+  warnings: string[];
 }
 
 const parseKey = (key: string): { debateId: number; rendition: Rendition } | undefined => {
@@ -248,12 +250,13 @@ export class AudioLibrary {
 
   /**
    * Removes renditions not played for `ttlDays` (0 keeps them), files without a row (orphans),
-   * temp files older than an hour, and rows whose file is gone. Reports what it freed.
+   * temp files older than an hour, rows whose file is gone, and (object storage) multipart uploads
+   * started more than `uploadMaxAgeHours` ago (0 keeps them). Reports what it freed.
    */
-  async cleanup(o: { ttlDays: number; dryRun?: boolean; tempMaxAgeMs?: number; now?: Date }): Promise<CleanupReport> {
+  async cleanup(o: { ttlDays: number; dryRun?: boolean; tempMaxAgeMs?: number; uploadMaxAgeHours?: number; now?: Date }): Promise<CleanupReport> {
     const now = o.now ?? new Date();
     const dryRun = o.dryRun ?? false;
-    const report: CleanupReport = { dry_run: dryRun, ttl_days: o.ttlDays, removed: [], freed_bytes: 0 };
+    const report: CleanupReport = { dry_run: dryRun, ttl_days: o.ttlDays, removed: [], freed_bytes: 0, warnings: [] };
     const touched = new Set<number>();
     const em = this.em();
     const rows = await em.find(AudioFileSchema, {}, { disableIdentityMap: true });
@@ -284,6 +287,12 @@ export class AudioLibrary {
         report.removed.push({ key: f.key, bytes: f.size, reason: 'orphan' });
       } else continue;
       if (!dryRun) await this.storage.delete(f.key);
+    }
+    const uploadMaxAge = o.uploadMaxAgeHours ?? 24;
+    if (this.storage.abortStaleUploads && uploadMaxAge > 0) {
+      const stale = await this.storage.abortStaleUploads({ olderThan: new Date(now.getTime() - uploadMaxAge * 3_600_000), dryRun });
+      for (const u of stale.uploads) report.removed.push({ key: u.key, bytes: u.bytes, reason: 'stale-upload' });
+      if (!stale.supported) report.warnings.push(stale.detail ?? 'the storage cannot list multipart uploads');
     }
     report.freed_bytes = report.removed.reduce((n, r) => n + r.bytes, 0);
     if (!dryRun) this.forget();

@@ -22,6 +22,24 @@ export interface UrlOptions {
   ttlSeconds?: number;
 }
 
+/** A multipart upload that never completed (a process killed mid-upload), as `abortStaleUploads` found it. */
+export interface StaleUpload {
+  /** The rendition key (without the storage's prefix). */
+  key: string;
+  uploadId: string;
+  initiated: Date;
+  /** What its parts hold on the server (ListParts). */
+  bytes: number;
+}
+
+export interface StaleUploadReport {
+  /** False when the server cannot list uploads (ListMultipartUploads not implemented): nothing was checked. */
+  supported: boolean;
+  /** Aborted (or, in a dry run, that would be). */
+  uploads: StaleUpload[];
+  detail?: string;
+}
+
 /**
  * Where renditions live. Keys are built by the plugin from a debate id and a rendition
  * (`42/mp3-128k.mp3`), never from user input; implementations still refuse anything else.
@@ -56,6 +74,11 @@ export interface AudioStorage {
   describe?(key: string): string;
   /** Optional: the `host:port` origins `url` points to (FFmpeg reaches them through the egress proxy). */
   readonly origins?: string[];
+  /**
+   * Optional: aborts the multipart uploads under this storage's keys started before `olderThan`
+   * (object storage: a killed upload's parts stay on the server, invisible but billed).
+   */
+  abortStaleUploads?(o: { olderThan: Date; dryRun?: boolean }): Promise<StaleUploadReport>;
   /** Optional: releases sockets / descriptors at stop. */
   close?(): void;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTestHost, type TestHost } from '@robian/test-support';
-import { S3AudioStorage, audioPlugin, type S3StorageConfig } from '../src/index.ts';
+import { S3AudioStorage, audioPlugin, staleUploadsOf, type S3StorageConfig } from '../src/index.ts';
 import { createDebate, extract, hlsFixture, probe, startMediaServer, streaming, waitRendition, type MediaServer } from './helpers.ts';
 import { S3_KEY, startS3Server, uniquePrefix, type S3Server } from './s3-server.ts';
 
@@ -149,6 +149,31 @@ describe('S3AudioStorage on a real S3 protocol server', () => {
     for await (const f of s.list()) listed.push(f.key);
     assert.deepEqual(listed, []);
     await assert.rejects(s.open(key), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    // the killed upload's parts are still on the server; s3rver cannot list (nor abort) them, and says so
+    assert.ok(parts() >= 2);
+    const stale = await s.abortStaleUploads({ olderThan: new Date(Date.now() + 60_000) });
+    assert.equal(stale.supported, false);
+    assert.deepEqual(stale.uploads, []);
+    assert.match(stale.detail ?? '', /does not list multipart uploads \(ListMultipartUploads: NotImplemented\).*lifecycle rule/);
+  });
+
+  it('picks, of a ListMultipartUploads page, only Robian’s uploads under its prefix started before the bound', () => {
+    const initiated = (hoursAgo: number) => new Date(Date.UTC(2026, 10, 20, 12) - hoursAgo * 3_600_000);
+    const bound = initiated(24);
+    const picked = staleUploadsOf(
+      [
+        { Key: 'robian/11/mp3-320k.mp3', UploadId: 'old', Initiated: initiated(30) },
+        { Key: 'robian/12/aac-source.m4a', UploadId: 'young', Initiated: initiated(2) },
+        { Key: 'robian/13/aac-source.m4a', UploadId: 'exactly-the-bound', Initiated: initiated(24) },
+        { Key: 'other-app/11/mp3-320k.mp3', UploadId: 'not-under-the-prefix', Initiated: initiated(30) },
+        { Key: 'robian/backups/db.dump', UploadId: 'not-a-rendition', Initiated: initiated(30) },
+        { Key: 'robian/14/mp3-64k.mp3.1a2b.tmp', UploadId: 'a-temp-key', Initiated: initiated(30) },
+        { Key: 'robian/15/opus-24k.ogg', Initiated: initiated(30) },
+      ],
+      'robian/',
+      bound,
+    );
+    assert.deepEqual(picked, [{ key: '11/mp3-320k.mp3', objectKey: 'robian/11/mp3-320k.mp3', uploadId: 'old', initiated: initiated(30) }]);
   });
 });
 
@@ -216,6 +241,13 @@ describe('S3 storage, redirect delivery (AUDIO_DELIVERY=redirect)', () => {
     const star = /filename\*=UTF-8''(.+)$/.exec(dl.headers.get('content-disposition') ?? '')?.[1];
     assert.equal(decodeURIComponent(star ?? ''), 'Séance-du-21-novembre-Énergie.m4a');
     assert.ok(Buffer.from(await dl.arrayBuffer()).equals(file));
+  });
+
+  it('robian audio cleanup on an S3 server without ListMultipartUploads goes on and warns', async () => {
+    const report = await host.robian.kernel.services.get('audio').cleanup({ ttlDays: 0, dryRun: true });
+    assert.deepEqual(report.removed, []);
+    assert.equal(report.warnings.length, 1);
+    assert.match(report.warnings[0]!, /^s3:\/\/robian-test does not list multipart uploads/);
   });
 
   it('derives a rendition from the master on S3 (FFmpeg reads a presigned URL), not from the source again', async () => {
