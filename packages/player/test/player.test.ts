@@ -199,6 +199,60 @@ describe('the web player in Chromium', () => {
     await k.context.close();
   });
 
+  it('links the podcast feeds of a committee, a deputy, a search and the whole catalogue, and each link fetches RSS', async () => {
+    const v = await newPage(browser, site.url);
+    // what the link's href answers, read by the browser's own XML parser
+    const feedAt = (link: ReturnType<Page['locator']>) =>
+      link.evaluate(async (a) => {
+        const res = await fetch((a as HTMLAnchorElement).href);
+        const doc = new DOMParser().parseFromString(await res.text(), 'application/xml');
+        return {
+          status: res.status,
+          type: res.headers.get('content-type') ?? '',
+          error: doc.querySelector('parsererror')?.textContent ?? null,
+          root: `${doc.documentElement.nodeName} ${doc.documentElement.getAttribute('version') ?? ''}`,
+          title: doc.querySelector('channel > title')?.textContent ?? null,
+          items: [...doc.querySelectorAll('channel > item > title')].map((e) => e.textContent ?? ''),
+          outlines: doc.querySelectorAll('body > outline').length,
+        };
+      });
+    const subscribe = (p: Page) => p.locator('main').getByRole('link', { name: 'S’abonner (podcast)', exact: true });
+    try {
+      for (const [tab, path] of [['Commissions', '#/commission/'], ['Député·es', '#/depute/']] as const) {
+        await v.page.goto('/');
+        await v.page.getByRole('link', { name: tab, exact: true }).click();
+        const first = v.page.locator(`main a[href^="${path}"]`).first();
+        await first.waitFor();
+        await first.click();
+        await v.page.locator('main .muted', { hasText: 'Chargement' }).waitFor({ state: 'detached' });
+        const name = (await v.page.locator('main h1').textContent()) ?? '';
+        const link = subscribe(v.page);
+        assert.match((await link.getAttribute('href')) ?? '', path === '#/commission/' ? /^\/feeds\/commissions\/[^/]+\.xml$/ : /^\/feeds\/deputes\/[^/]+\.xml$/);
+        const rss = await feedAt(link);
+        assert.deepEqual([rss.status, rss.error, rss.root, rss.title], [200, null, 'rss 2.0', name], `${tab}: ${JSON.stringify(rss)}`);
+        assert.match(rss.type, /^application\/rss\+xml/);
+        const alternate = v.page.locator('head link[rel="alternate"][type="application/rss+xml"]');
+        assert.equal(await alternate.count(), 1, 'the feed is announced in the head while the view shows');
+        assert.equal(await alternate.getAttribute('href'), await link.getAttribute('href'));
+      }
+      await v.page.goto('/#/recherche?q=retraites');
+      await v.page.locator('main [role="status"]').waitFor();
+      const search = await feedAt(subscribe(v.page));
+      assert.deepEqual([search.status, search.error, search.root, search.title], [200, null, 'rss 2.0', 'Recherche : retraites']);
+      assert.ok(search.items.includes(site.pensions.title), 'the sitting with audio that the words match is an episode');
+      await v.page.goto('/');
+      const all = await feedAt(v.page.getByRole('link', { name: 'S’abonner (podcast) : toutes les séances' }));
+      assert.deepEqual([all.status, all.error, all.root], [200, null, 'rss 2.0']);
+      assert.ok(all.items.includes(site.pensions.title));
+      const opml = await feedAt(v.page.getByRole('link', { name: 'Les flux de toutes les commissions (OPML)' }));
+      assert.deepEqual([opml.status, opml.error, opml.root], [200, null, 'opml 2.0']);
+      assert.ok(opml.outlines > 0, 'one outline per committee');
+      assert.deepEqual(v.errors, []);
+    } finally {
+      await v.context.close();
+    }
+  });
+
   it('has no serious accessibility violations (axe-core, WCAG 2.1 AA) on the main screens', async () => {
     const found: string[] = [];
     // every main screen on a desktop, the sitting (the busiest) on a phone too

@@ -79,6 +79,13 @@ const fr = {
   types: { seance_publique: 'Séance publique', commission: 'Commission', audition: 'Audition', question_gouvernement: 'Questions au gouvernement', autre: 'Autre' } as Record<string, string>,
   statuses: { programme: 'Programmée', en_cours: 'En direct', termine: 'Terminée', disponible: 'Audio disponible', extraction: 'Extraction en cours', erreur: 'Erreur' } as Record<string, string>,
   offline: 'Hors ligne : les pages déjà vues restent disponibles.',
+  subscribe: 'S’abonner (podcast)',
+  podcasts: 'Podcasts',
+  podcastsHint: 'Écoutez les séances dans votre application de podcast.',
+  allFeed: 'Toutes les séances',
+  allFeedLink: 'S’abonner (podcast) : toutes les séances',
+  committeesOpml: 'Les flux de toutes les commissions (OPML)',
+  searchFeed: (q: string) => `Recherche : ${q}`,
 };
 
 type Dict = typeof fr;
@@ -163,6 +170,13 @@ const en: Dict = {
   types: { seance_publique: 'Public sitting', commission: 'Committee', audition: 'Hearing', question_gouvernement: 'Questions to the government', autre: 'Other' },
   statuses: { programme: 'Scheduled', en_cours: 'Live', termine: 'Ended', disponible: 'Audio available', extraction: 'Extracting', erreur: 'Error' },
   offline: 'Offline: pages already seen stay available.',
+  subscribe: 'Subscribe (podcast)',
+  podcasts: 'Podcasts',
+  podcastsHint: 'Listen to the sittings in your podcast app.',
+  allFeed: 'All sittings',
+  allFeedLink: 'Subscribe (podcast): all sittings',
+  committeesOpml: 'The feeds of every committee (OPML)',
+  searchFeed: (q: string) => `Search: ${q}`,
 };
 
 const LANG_KEY = 'robian.lang';

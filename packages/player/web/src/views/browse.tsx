@@ -1,7 +1,9 @@
 import { Status, useLoad, useServices } from '../app.tsx';
 import { t } from '../i18n.ts';
+import { feeds } from '../feeds.ts';
 import { href } from '../router.ts';
 import { DebateList } from './cards.tsx';
+import { FeedLink } from './feed-link.tsx';
 
 export function CommitteesView() {
   const { api } = useServices();
@@ -9,6 +11,9 @@ export function CommitteesView() {
   return (
     <>
       <h1>{t().committees}</h1>
+      <p class="feeds">
+        <FeedLink href={feeds.committeesOpml()} type="text/x-opml" title={t().committeesOpml} label={t().committeesOpml} />
+      </p>
       <Status loading={loading} error={error} />
       <ul class="plain">
         {(data ?? []).map((c) => (
@@ -61,6 +66,9 @@ export function ListView({ kind, name }: { kind: 'commissions' | 'deputes'; name
   return (
     <>
       <h1>{data?.title ?? name}</h1>
+      <p class="feeds">
+        <FeedLink href={kind === 'commissions' ? feeds.committee(name) : feeds.deputy(name)} title={data?.title ?? name} />
+      </p>
       <Status loading={loading} error={error} />
       {data && <DebateList debates={data.debates} />}
     </>

@@ -2,8 +2,10 @@ import { useState } from 'preact/hooks';
 import { Status, useLoad, useServices } from '../app.tsx';
 import { day, todayInParis } from '../format.ts';
 import { t } from '../i18n.ts';
+import { feeds } from '../feeds.ts';
 import { href, navigate } from '../router.ts';
 import { DebateList } from './cards.tsx';
+import { FeedLink } from './feed-link.tsx';
 
 /** Live sittings first, then today's, then the most recent ones; a date picker for any day. */
 export function HomeView() {
@@ -44,6 +46,14 @@ export function HomeView() {
           <DebateList debates={recent.debates.filter((d) => !shown.has(d.id))} />
         </section>
       )}
+      <section aria-labelledby="podcasts-h" class="podcasts">
+        <h2 id="podcasts-h">{q.podcasts}</h2>
+        <p class="muted">{q.podcastsHint}</p>
+        <p class="feeds">
+          <FeedLink href={feeds.all()} title={q.allFeed} label={q.allFeedLink} />
+          <FeedLink href={feeds.committeesOpml()} type="text/x-opml" title={q.committeesOpml} label={q.committeesOpml} />
+        </p>
+      </section>
     </>
   );
 }

@@ -1,8 +1,10 @@
 import { Status, useLoad, useServices } from '../app.tsx';
 import { safeSnippet, type Moment } from '../api.ts';
 import { spokenTime } from '../format.ts';
+import { feeds } from '../feeds.ts';
 import { t } from '../i18n.ts';
 import { href, navigate } from '../router.ts';
+import { FeedLink } from './feed-link.tsx';
 import { playDebate } from './play.ts';
 
 /** Results as you type: moments inside transcripts first (they start playback there), then debates. */
@@ -19,9 +21,12 @@ export function SearchView({ q: query }: { q: string }) {
       <h1>{query ? `${q.search} : « ${query} »` : q.search}</h1>
       <Status loading={loading} error={error} />
       {data && (
-        <p class="muted" role="status">
-          {q.results(data.total)}
-        </p>
+        <div class="count">
+          <p class="muted" role="status">
+            {q.results(data.total)}
+          </p>
+          <FeedLink href={feeds.search(query)} title={q.searchFeed(query.trim())} />
+        </div>
       )}
       {data && data.moments.length > 0 && (
         <section aria-labelledby="moments-h">
