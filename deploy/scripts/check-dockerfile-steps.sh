@@ -35,7 +35,9 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
   mkdir -p "$ROOT/etc/robian-build" && cp "$NODE_EXTRA_CA_CERTS" "$ROOT/etc/robian-build/extra-ca.crt"
   EXTRA_CA=(NODE_EXTRA_CA_CERTS=/etc/robian-build/extra-ca.crt)
 fi
-in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root SCARF_ANALYTICS=false YOUTUBE_DL_SKIP_DOWNLOAD=1 CI=true "${EXTRA_CA[@]}" "$@"; }
+# the PATH of Debian's images (and so of node:24-bookworm-slim): RUN lines find groupadd/useradd in /usr/sbin
+IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+in_root() { chroot "$ROOT" /usr/bin/env -i PATH="$IMAGE_PATH" HOME=/root SCARF_ANALYTICS=false YOUTUBE_DL_SKIP_DOWNLOAD=1 CI=true "${EXTRA_CA[@]}" "$@"; }
 
 log "base: Node $("$NODE_BIN" --version) and pnpm into /usr/local (what node:24-bookworm-slim provides)"
 install -m 0755 "$NODE_BIN" "$ROOT/usr/local/bin/node"
@@ -65,7 +67,7 @@ in_root /usr/bin/ffmpeg -hide_banner -version | head -1
 in_root /usr/bin/yt-dlp --version
 
 log "serve as robian (uid 10001) on 127.0.0.1:$PORT"
-chroot --userspec=10001:10001 "$ROOT" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production ENVIRONMENT=production \
+chroot --userspec=10001:10001 "$ROOT" /usr/bin/env -i PATH="$IMAGE_PATH" NODE_ENV=production ENVIRONMENT=production \
   HOST=127.0.0.1 PORT="$PORT" DATA_DIR=/data LOG_FORMAT=json FFMPEG_PATH=/usr/bin/ffmpeg FFPROBE_PATH=/usr/bin/ffprobe YTDLP_PATH=/usr/bin/yt-dlp \
   SECRET_KEY="$(head -c 48 /dev/urandom | base64)" ADMIN_API_KEY="$(head -c 48 /dev/urandom | base64)" \
   /usr/bin/tini -s -- node /app/dist/cli.js serve >"$ROOT/tmp/serve.log" 2>&1 &
