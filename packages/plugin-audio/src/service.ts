@@ -50,8 +50,12 @@ export class AudioLibrary {
   readonly store: JobStore;
   readonly signedUrlTtl: number;
   readonly #played = new Map<number, number>();
-  /** Ready renditions seen recently: the audio route answers without a query per range request. */
-  readonly #playable = new Map<string, { value: Playable; expires: number }>();
+  /**
+   * Ready renditions seen recently: the audio route answers without a query per range request. The
+   * lookup itself is what is kept, so the concurrent requests of a miss (500 players when the entry
+   * expires) share one query and one stat instead of making one each.
+   */
+  readonly #playable = new Map<string, { value: Promise<Playable | undefined>; expires: number }>();
   playableTtlMs = 5000;
 
   constructor(ctx: PluginContext, storage: AudioStorage, store: JobStore, signedUrlTtl: number) {
@@ -94,20 +98,29 @@ export class AudioLibrary {
     return `${path}?${q.toString()}`;
   }
 
-  async playable(debateId: number, r: Rendition): Promise<Playable | undefined> {
+  playable(debateId: number, r: Rendition): Promise<Playable | undefined> {
     const key = `${debateId}/${r.format}/${r.quality}`;
     const now = Date.now();
     const hit = this.#playable.get(key);
     if (hit && hit.expires > now) return hit.value;
+    if (this.#playable.size > 10_000) this.#playable.clear();
+    const entry = { value: this.#lookUpPlayable(debateId, r), expires: now + this.playableTtlMs };
+    this.#playable.set(key, entry);
+    // misses and failures are not kept: the next request looks again
+    const drop = () => {
+      if (this.#playable.get(key) === entry) this.#playable.delete(key);
+    };
+    entry.value.then((v) => v || drop(), drop);
+    return entry.value;
+  }
+
+  async #lookUpPlayable(debateId: number, r: Rendition): Promise<Playable | undefined> {
     const em = this.em();
     const file = await em.findOne(AudioFileSchema, { debate: debateId, format: r.format, quality: r.quality }, { populate: ['debate'], disableIdentityMap: true });
     if (!file) return undefined;
     const stored = await this.storage.stat(file.storageKey);
     if (!stored) return undefined;
-    const value: Playable = { file, stored, title: (file.debate as unknown as { title: string }).title };
-    if (this.#playable.size > 10_000) this.#playable.clear();
-    this.#playable.set(key, { value, expires: now + this.playableTtlMs });
-    return value;
+    return { file, stored, title: (file.debate as unknown as { title: string }).title };
   }
 
   forget(debateId?: number): void {

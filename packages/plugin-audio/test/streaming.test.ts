@@ -191,6 +191,28 @@ for (const storage of STORAGES) describe(`audio streaming: ranges, validators, d
     assert.equal((await host.request(asDownload)).status, 403, 'a stream signature does not open the download route');
   });
 
+  it('looks a rendition up once for concurrent requests when it is not cached (no stampede of queries and stats)', async () => {
+    const audioService = host.robian.kernel.services.get('audio');
+    const { storage: store, library } = audioService;
+    const stat = store.stat.bind(store);
+    let stats = 0;
+    store.stat = (key: string) => {
+      stats++;
+      return stat(key);
+    };
+    try {
+      library.forget(); // as when the cached entry expires under load
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => host.request(audio(), { headers: { range: `bytes=${i * 100}-${i * 100 + 99}` } })));
+      for (const [i, res] of answers.entries()) {
+        assert.equal(res.status, 206);
+        assert.ok((await bytes(res)).equals(file.subarray(i * 100, i * 100 + 100)));
+      }
+      assert.equal(stats, 1, 'one stat for the 40 requests');
+    } finally {
+      store.stat = stat;
+    }
+  });
+
   it('records plays in last_played_at', async () => {
     const res = await host.request(audio(), { headers: { range: 'bytes=0-1' } });
     await res.arrayBuffer();
