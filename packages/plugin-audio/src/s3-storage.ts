@@ -35,6 +35,17 @@ export interface S3StorageConfig {
 
 const MIN_PART = 5 * 1024 * 1024;
 
+/** Life of the presigned URLs the proxy reads objects with (renewed at half: well inside any credentials' life). */
+const READ_URL_TTL = 900;
+
+/** What a GET of an object answered, by either path of `open`. */
+interface ObjectRead {
+  body: Readable;
+  contentRange: string | undefined;
+  contentLength: number | undefined;
+  etag?: string;
+}
+
 /** An S3 error that means "no such object" (HeadObject answers a bare 404, GetObject NoSuchKey). */
 const isMissing = (err: unknown) =>
   err instanceof S3ServiceException && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404);
@@ -199,37 +210,75 @@ export class S3AudioStorage implements AudioStorage {
     return stored;
   }
 
+  /**
+   * The bytes of an object from `range.start`. Read with a plain GET of a presigned URL of the
+   * object (kept while it has half its life, as the redirect mode does): the SDK's command stack
+   * cost ~1 ms of CPU per range, as much as the bytes (docs/performance.md § Audio on S3). A 403 (an
+   * URL signed with credentials rotated since) or a failed connection goes through the SDK instead,
+   * with its retries.
+   */
   async open(key: string, range?: { start: number; end: number }, expected?: StoredFile): Promise<Readable> {
-    const objectKey = this.objectKey(key);
-    let out;
+    const read = (await this.#readSigned(key, range, expected)) ?? (await this.#readSdk(key, range, expected));
+    const { body } = read;
+    // servers that ignore If-Match (some S3-compatible ones) are checked here: never two versions' bytes
+    const total = read.contentRange ? Number(/\/(\d+)$/.exec(read.contentRange)?.[1]) : read.contentLength;
+    if (expected && ((expected.etag && read.etag && read.etag !== expected.etag) || total !== expected.size)) {
+      body.destroy();
+      throw gone(key, 'replaced since it was looked up');
+    }
+    if (!range || read.contentRange === `bytes ${range.start}-${range.end}/${total}`) return body;
+    // a server that ignored the range (200, whole object) or answered a wider one (s3rver with `bytes=0-0`)
+    const m = read.contentRange ? /^bytes (\d+)-(\d+)\//.exec(read.contentRange) : undefined;
+    const [from, to] = m ? [Number(m[1]), Number(m[2])] : [0, Number(total) - 1];
+    if (from <= range.start && to >= range.end) return slice(body, range.start - from, range.end - range.start + 1);
+    body.destroy();
+    throw new Error(`${this.describe(key)}: asked for bytes ${range.start}-${range.end}, the server answered ${read.contentRange}`);
+  }
+
+  /** GET of the presigned URL; undefined when the SDK is to try (403, connection failed before an answer). */
+  async #readSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<ObjectRead | undefined> {
+    const url = await this.url(key, { ttlSeconds: READ_URL_TTL });
+    const headers: Record<string, string> = { ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}), ...(expected?.etag ? { 'if-match': expected.etag } : {}) };
+    const res = await new Promise<http.IncomingMessage | undefined>((resolve) => {
+      const req = (this.#base.protocol === 'https:' ? https : http).get(url, { agent: this.#agent, headers }, resolve);
+      req.on('error', () => resolve(undefined));
+    });
+    if (!res) return undefined;
+    const status = res.statusCode ?? 0;
+    if (status === 200 || status === 206) {
+      const etag = res.headers.etag;
+      return { body: res, contentRange: res.headers['content-range'], contentLength: Number(res.headers['content-length']), ...(etag ? { etag } : {}) };
+    }
+    res.resume();
+    if (status === 404) throw gone(key, 'no such object');
+    if (status === 412) throw gone(key, 'replaced since it was looked up');
+    if (status === 403) {
+      this.#forgetUrls(key);
+      return undefined;
+    }
+    throw new Error(`${this.describe(key)}: GET answered ${status}`);
+  }
+
+  async #readSdk(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<ObjectRead> {
     try {
-      out = await this.client.send(
+      const out = await this.client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
-          Key: objectKey,
+          Key: this.objectKey(key),
           ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
           ...(expected?.etag ? { IfMatch: expected.etag } : {}),
         }),
       );
+      return { body: out.Body as Readable, contentRange: out.ContentRange, contentLength: out.ContentLength, ...(out.ETag ? { etag: out.ETag } : {}) };
     } catch (err) {
       if (isMissing(err)) throw gone(key, 'no such object');
       if (err instanceof S3ServiceException && (err.$metadata?.httpStatusCode === 412 || err.name === 'PreconditionFailed')) throw gone(key, 'replaced since it was looked up');
       throw err;
     }
-    const body = out.Body as Readable;
-    // servers that ignore If-Match (some S3-compatible ones) are checked here: never two versions' bytes
-    const total = out.ContentRange ? Number(/\/(\d+)$/.exec(out.ContentRange)?.[1]) : out.ContentLength;
-    if (expected && ((expected.etag && out.ETag && out.ETag !== expected.etag) || total !== expected.size)) {
-      body.destroy();
-      throw gone(key, 'replaced since it was looked up');
-    }
-    if (!range || out.ContentRange === `bytes ${range.start}-${range.end}/${total}`) return body;
-    // a server that ignored the range (200, whole object) or answered a wider one (s3rver with `bytes=0-0`)
-    const m = out.ContentRange ? /^bytes (\d+)-(\d+)\//.exec(out.ContentRange) : undefined;
-    const [from, to] = m ? [Number(m[1]), Number(m[2])] : [0, Number(total) - 1];
-    if (from <= range.start && to >= range.end) return slice(body, range.start - from, range.end - range.start + 1);
-    body.destroy();
-    throw new Error(`${this.describe(key)}: asked for bytes ${range.start}-${range.end}, the server answered ${out.ContentRange}`);
+  }
+
+  #forgetUrls(key: string): void {
+    for (const k of this.#urls.keys()) if (k.startsWith(`${key}\n`)) this.#urls.delete(k);
   }
 
   async stat(key: string): Promise<StoredFile | undefined> {
@@ -249,7 +298,7 @@ export class S3AudioStorage implements AudioStorage {
     if (key.endsWith('.tmp')) return this.temp.delete(key);
     const existed = await this.stat(key);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
-    for (const k of this.#urls.keys()) if (k.startsWith(`${key}\n`)) this.#urls.delete(k);
+    this.#forgetUrls(key);
     return existed !== undefined;
   }
 

@@ -106,6 +106,18 @@ describe('S3AudioStorage on a real S3 protocol server', () => {
     assert.equal((await collect(await s.open(key, { start: 0, end: 5 }, second))).toString(), 'second');
   });
 
+  it('reads through the SDK when the presigned read is refused (403: credentials rotated), and says what S3 said', async () => {
+    const s = make({ forcePathStyle: true });
+    const key = '12/mp3-64k.mp3';
+    await s.put(key, await temp(s, key, Buffer.from('bytes of the object')));
+    const stored = (await s.stat(key))!;
+    assert.equal((await collect(await s.open(key, { start: 0, end: 4 }, stored))).toString(), 'bytes');
+    // the same object with an access key the server does not know: the presigned GET gets a 403,
+    // the SDK is tried and its error (parsed from S3's answer) is what the caller sees
+    const stranger = make({ forcePathStyle: true, prefix: s.prefix, credentials: { accessKeyId: 'UNKNOWN', secretAccessKey: 'UNKNOWN' } });
+    await assert.rejects(stranger.open(key, { start: 0, end: 4 }, stored), (e: Error) => e.name === 'InvalidAccessKeyId');
+  });
+
   it('says undefined only for a missing object: an unreachable server is an error (cleanup must not forget rows)', async () => {
     const s = make({ endpoint: 'http://127.0.0.1:9', forcePathStyle: true });
     assert.equal(await make({ forcePathStyle: true }).stat('9/mp3-64k.mp3'), undefined);
