@@ -7,21 +7,27 @@
 //     throughput ratio, p99 time to first byte, the host's RSS. And the TTFB of a 100-byte range at
 //     offset 0 against one at 95 % of the file.
 //
+//     With `--storage s3`, part 2 is the S3 path instead (bench/audio-s3.ts): the same load through
+//     Robian's proxy mode against the same reads straight from the S3 server (s3rver, in its own
+//     process), and the redirect mode's cost per request; `--repeat` rounds.
+//
 //   node --conditions=robian-source bench/audio.ts [--minutes 5] [--repeat 1] [--clients 500]
 //        [--seconds 10] [--size-mb 200] [--chunk-kb 256] [--skip-extraction] [--skip-streaming]
+//        [--storage local|s3]
 //
-// Needs ffmpeg/ffprobe on PATH, and nginx (`apt-get install -y nginx`) for part 2.
+// Needs ffmpeg/ffprobe on PATH, and nginx (`apt-get install -y nginx`) for part 2 on local storage.
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, closeSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startTestHost } from '@robian/test-support';
 import { audioPlugin, outputArgs, type Rendition } from '../packages/plugin-audio/src/index.ts';
 import { startMediaServer } from '../packages/plugin-audio/test/helpers.ts';
+import { s3StreamingBench } from './audio-s3.ts';
+import { runClient } from './range-load.ts';
 
 const exec = promisify(execFile);
 const { values } = parseArgs({
@@ -34,6 +40,7 @@ const { values } = parseArgs({
     'chunk-kb': { type: 'string', default: '256' },
     'skip-extraction': { type: 'boolean', default: false },
     'skip-streaming': { type: 'boolean', default: false },
+    storage: { type: 'string', default: 'local' },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -136,15 +143,6 @@ async function extractionBench(): Promise<void> {
   await media.close();
 }
 
-function runClient(url: string, size: number, clients: number, seconds: number, chunk: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./range-client.ts', import.meta.url)), url, String(size), String(clients), String(seconds), String(chunk)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`client exited ${code}`))));
-  });
-}
-
 function ttfb(url: string, start: number, n: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
@@ -235,9 +233,9 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000; k
     console.log('| server | req/s | MiB/s | TTFB p50 (ms) | TTFB p99 (ms) | errors | non-206 |');
     console.log('|---|---|---|---|---|---|---|');
     for (const [name, r] of [['Robian audio route', robian], ['nginx 1 worker', ng], ['bare node:http + createReadStream', node]] as const) {
-      console.log(`| ${name} | ${fmt(r.req_per_s!, 0)} | ${fmt(r.mib_per_s!, 0)} | ${fmt(r.ttfb_p50_ms!, 1)} | ${fmt(r.ttfb_p99_ms!, 1)} | ${r.errors} | ${r.non206} |`);
+      console.log(`| ${name} | ${fmt(r.req_per_s, 0)} | ${fmt(r.mib_per_s, 0)} | ${fmt(r.ttfb_p50_ms, 1)} | ${fmt(r.ttfb_p99_ms, 1)} | ${r.errors} | ${r.non206} |`);
     }
-    console.log(`\nthroughput ratio Robian / nginx: ${fmt(robian.mib_per_s! / ng.mib_per_s!)}; Robian / bare Node: ${fmt(robian.mib_per_s! / node.mib_per_s!)}`);
+    console.log(`\nthroughput ratio Robian / nginx: ${fmt(robian.mib_per_s / ng.mib_per_s)}; Robian / bare Node: ${fmt(robian.mib_per_s / node.mib_per_s)}`);
     console.log(`host RSS: ${fmt(rssBefore / 1048576, 0)} MiB before, ${fmt(rssPeak / 1048576, 0)} MiB peak during the Robian run (bench process = host)`);
     console.log(`TTFB of a 100-byte range (median of 200, sequential): offset 0 ${fmt(at0, 2)} ms, offset 95 % ${fmt(at95, 2)} ms (ratio ${fmt(at95 / at0)})`);
   } finally {
@@ -252,4 +250,9 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000; k
 
 console.log(`# plugin-audio benchmark — ${new Date().toISOString()}, Node ${process.version}`);
 if (!values['skip-extraction']) await extractionBench();
-if (!values['skip-streaming']) await streamingBench();
+if (values.storage !== 'local' && values.storage !== 's3') throw new Error(`--storage: expected local or s3, got "${values.storage}"`);
+if (!values['skip-streaming']) {
+  if (values.storage === 's3') {
+    await s3StreamingBench({ size: Number(values['size-mb']) * 1024 * 1024, clients: Number(values.clients), seconds: Number(values.seconds), chunk: Number(values['chunk-kb']) * 1024, rounds: REPEAT });
+  } else await streamingBench();
+}

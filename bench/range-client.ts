@@ -2,14 +2,21 @@
 // loop of the server it measures). N concurrent keep-alive clients loop for D seconds, each request
 // a random single byte range of CHUNK bytes of a file of SIZE bytes. Prints one JSON line.
 //
-//   node bench/range-client.ts <url> <size> <concurrency> <seconds> <chunk>
+//   node bench/range-client.ts <url> <size> <concurrency> <seconds> <chunk> [range|redirect|follow]
+//
+// Modes: `range` (default) — the range request, 206 expected, TTFB = first body byte; `redirect` —
+// the same request, 302 expected and not followed, TTFB = the answer's headers; `follow` — the 302,
+// then the range request to its Location (the S3 server), 206 expected, TTFB = first body byte of
+// the second answer counted from the first request.
 import http from 'node:http';
 
-const [url, sizeArg, concArg, secArg, chunkArg] = process.argv.slice(2);
+const [url, sizeArg, concArg, secArg, chunkArg, modeArg] = process.argv.slice(2);
 const size = Number(sizeArg);
 const concurrency = Number(concArg);
 const seconds = Number(secArg);
 const chunk = Number(chunkArg);
+const mode = (modeArg ?? 'range') as 'range' | 'redirect' | 'follow';
+// per origin: `follow` keeps up to `concurrency` sockets to Robian and as many to the S3 server
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 const ttfb: number[] = [];
 let bytes = 0;
@@ -18,34 +25,39 @@ let errors = 0;
 let bad = 0;
 const end = performance.now() + seconds * 1000;
 
-function one(): Promise<void> {
+/** One GET; resolves with the status and Location once the body is read (undefined on a network error). */
+function get(target: string, range: string, t0: number, o: { countBytes: boolean; ttfbAt: 'headers' | 'body' | 'none' }): Promise<{ status: number; location?: string | undefined } | undefined> {
   return new Promise((resolve) => {
-    const start = Math.floor(Math.random() * (size - chunk));
-    const t0 = performance.now();
     let first = true;
-    const req = http.get(url!, { agent, headers: { range: `bytes=${start}-${start + chunk - 1}` } }, (res) => {
-      if (res.statusCode !== 206) bad++;
+    const req = http.get(target, { agent, headers: { range } }, (res) => {
+      if (o.ttfbAt === 'headers') ttfb.push(performance.now() - t0);
       res.on('data', (d: Buffer) => {
-        if (first) {
-          ttfb.push(performance.now() - t0);
-          first = false;
-        }
-        bytes += d.length;
+        if (first && o.ttfbAt === 'body') ttfb.push(performance.now() - t0);
+        first = false;
+        if (o.countBytes) bytes += d.length;
       });
-      res.on('end', () => {
-        requests++;
-        resolve();
-      });
-      res.on('error', () => {
-        errors++;
-        resolve();
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+      res.on('error', () => resolve(undefined));
     });
-    req.on('error', () => {
-      errors++;
-      resolve();
-    });
+    req.on('error', () => resolve(undefined));
   });
+}
+
+async function one(): Promise<void> {
+  const start = Math.floor(Math.random() * (size - chunk));
+  const range = `bytes=${start}-${start + chunk - 1}`;
+  const t0 = performance.now();
+  let r = await get(url!, range, t0, mode === 'range' ? { countBytes: true, ttfbAt: 'body' } : { countBytes: false, ttfbAt: mode === 'redirect' ? 'headers' : 'none' });
+  let expected = mode === 'range' ? 206 : 302;
+  if (r && mode === 'follow' && r.status === 302 && r.location) {
+    r = await get(r.location, range, t0, { countBytes: true, ttfbAt: 'body' });
+    expected = 206;
+  }
+  if (!r) errors++;
+  else {
+    requests++;
+    if (r.status !== expected) bad++;
+  }
 }
 
 async function client(): Promise<void> {

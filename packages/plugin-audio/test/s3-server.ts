@@ -19,6 +19,20 @@ export interface S3Server {
   close(): Promise<void>;
 }
 
+/** AUDIO_STORAGE=s3 and S3_* for a host using the test bucket of the server at `endpoint`. */
+export function s3HostEnv(endpoint: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AUDIO_STORAGE: 's3',
+    S3_ENDPOINT: endpoint,
+    S3_BUCKET,
+    S3_REGION: 'us-east-1',
+    S3_ACCESS_KEY_ID: S3_KEY,
+    S3_SECRET_ACCESS_KEY: S3_KEY,
+    S3_PREFIX: prefix,
+    ...extra,
+  };
+}
+
 /**
  * A real S3 protocol server (s3rver 3.7.1, in this process) on 127.0.0.1 and a port of its own,
  * with one bucket. `serviceEndpoint` lets virtual-host requests (`<bucket>.s3.robian.test`) reach it.
@@ -33,16 +47,7 @@ export async function startS3Server(): Promise<S3Server> {
     port: address.port,
     bucket: S3_BUCKET,
     directory,
-    env: (prefix, extra = {}) => ({
-      AUDIO_STORAGE: 's3',
-      S3_ENDPOINT: endpoint,
-      S3_BUCKET,
-      S3_REGION: 'us-east-1',
-      S3_ACCESS_KEY_ID: S3_KEY,
-      S3_SECRET_ACCESS_KEY: S3_KEY,
-      S3_PREFIX: prefix,
-      ...extra,
-    }),
+    env: (prefix, extra = {}) => s3HostEnv(endpoint, prefix, extra),
     async close() {
       await server.close();
       rmSync(directory, { recursive: true, force: true });
