@@ -1,6 +1,7 @@
 import { CacheableMemory } from 'cacheable';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
+import { ALL_NAMESPACES, type GenerationStore } from './cache-generations.ts';
 import type { Logger } from './logger.ts';
 
 export interface CacheSettings {
@@ -13,6 +14,8 @@ export interface CacheSettings {
   l1MaxEntries?: number;
   /** A Redis read slower than this is treated as a miss, so a sick Redis never slows the API down. */
   l2TimeoutMs?: number;
+  /** Without Redis: how often (at most) the generations in the database are read (`useGenerationStore`). */
+  generationCheckMs?: number;
 }
 
 export interface CacheStats {
@@ -59,12 +62,18 @@ export class RobianCache {
   #lastError: string | undefined;
   readonly #pending = new Set<string>();
   #closed = false;
+  /** Embedded mode: the database's generations (another process's writes) and the last ones seen. */
+  #store: GenerationStore | undefined;
+  readonly #seen = new Map<string, number>();
+  #checkedAt = 0;
+  #checking: Promise<void> | undefined;
 
   constructor(settings: CacheSettings) {
     this.#settings = {
       prefix: 'robian:',
       l1MaxEntries: 5000,
       l2TimeoutMs: 250,
+      generationCheckMs: 1000,
       ...settings,
     };
   }
@@ -96,6 +105,68 @@ export class RobianCache {
   /** Drops every namespace's entries on every instance (after a restore replaced the data under them). */
   async invalidateAll(): Promise<void> {
     for (const ns of this.#namespaces.values()) await ns.invalidate();
+    // embedded mode: namespaces this process never opened are dropped by the processes that did
+    await this.bumpStored(ALL_NAMESPACES);
+  }
+
+  /**
+   * Embedded mode (no Redis): invalidations are also counted in the database, so that a server sees
+   * what another process (`robian import`, `robian db seed`, a second server on the same SQLite
+   * file) changed. Read at most every `generationCheckMs`, on the way to a cached answer.
+   */
+  async useGenerationStore(store: GenerationStore): Promise<void> {
+    if (this.redisEnabled) return; // Redis carries the invalidations (pub/sub) there
+    this.#store = store;
+    try {
+      for (const [name, gen] of await store.read()) this.#seen.set(name, gen);
+      this.#checkedAt = Date.now();
+    } catch (err) {
+      this.#storeFailed(err);
+    }
+  }
+
+  /** Drops the namespaces whose stored generation moved since the last look (another process wrote). */
+  async freshen(): Promise<void> {
+    const store = this.#store;
+    if (!store || Date.now() - this.#checkedAt < this.#settings.generationCheckMs) return;
+    this.#checking ??= (async () => {
+      try {
+        const stored = await store.read();
+        this.#checkedAt = Date.now();
+        const all = stored.get(ALL_NAMESPACES);
+        const everything = all !== undefined && all !== (this.#seen.get(ALL_NAMESPACES) ?? 0);
+        for (const [name, gen] of stored) {
+          if (gen === (this.#seen.get(name) ?? 0)) continue;
+          this.#seen.set(name, gen);
+          if (!everything) this.#namespaces.get(name)?.dropLocal();
+        }
+        if (everything) for (const ns of this.#namespaces.values()) ns.dropLocal();
+      } catch (err) {
+        this.#storeFailed(err);
+      } finally {
+        this.#checking = undefined;
+      }
+    })();
+    await this.#checking;
+  }
+
+  /** Counts an invalidation in the database (embedded mode); this process's own bump is not seen as news. */
+  async bumpStored(name: string): Promise<void> {
+    if (!this.#store) return;
+    try {
+      const previous = this.#seen.get(name) ?? 0;
+      const gen = await this.#store.bump(name);
+      // only ours if nobody else bumped in between; otherwise the next look drops it once more
+      if (gen === previous + 1) this.#seen.set(name, gen);
+    } catch (err) {
+      this.#storeFailed(err);
+    }
+  }
+
+  #storeFailed(err: unknown): void {
+    this.stats.errors++;
+    this.#lastError = (err as Error).message;
+    this.#checkedAt = Date.now(); // a database that is away is not asked on every request
   }
 
   /** Connects to Redis when configured. Never throws: a Redis that is down at start is retried in the background. */
@@ -333,10 +404,30 @@ export class CacheNamespace {
   clearLocal(): void {
     this.#l1.clear();
     this.#inflight.clear();
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Another process invalidated the namespace: this instance's entries go, and computations under way are not stored. */
+  dropLocal(): void {
+    this.#generation++;
+    this.clearLocal();
+  }
+
+  readonly #listeners = new Set<() => void>();
+
+  /**
+   * Called whenever the namespace's entries are dropped here: by `invalidate()` on this instance or
+   * on another one (Redis pub/sub, or the database's generations in embedded mode). For what a
+   * plugin keeps in memory of its own beside the cache. Returns the unsubscribe function.
+   */
+  onInvalidate(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   async get<T>(key: string): Promise<T | undefined> {
     if (!this.enabled) return undefined;
+    await this.#cache.freshen();
     const stats = this.#cache.stats;
     const local = this.#l1.get<T>(key);
     if (local !== undefined) {
@@ -398,10 +489,10 @@ export class CacheNamespace {
   /** Drops every entry of the namespace, on this instance and on every instance sharing the Redis. */
   async invalidate(): Promise<void> {
     this.#cache.stats.invalidations++;
-    this.#l1.clear();
-    this.#inflight.clear();
+    this.clearLocal();
     if (!this.#cache.redisEnabled) {
       this.#generation++;
+      await this.#cache.bumpStored(this.name);
       return;
     }
     this.#generation++; // local bump first: our own L2 reads stop at once

@@ -1,4 +1,5 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import { CacheGenerationSchema } from './cache-generations.ts';
 import { ScheduledTaskSchema } from './tasks.ts';
 
 const p = defineEntity.properties;
@@ -164,4 +165,4 @@ export const TranscriptSegmentSchema = defineEntity({
 export type TranscriptSegment = InferEntity<typeof TranscriptSegmentSchema>;
 
 /** The entities every Robian database has. Plugins add their own through `definePlugin({ entities })`. */
-export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema, TranscriptSegmentSchema, ScheduledTaskSchema];
+export const coreEntities = [CommissionSchema, DeputySchema, DebateSchema, AudioFileSchema, TranscriptSegmentSchema, ScheduledTaskSchema, CacheGenerationSchema];

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RequestContext, type MikroORM, type MigrationObject } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { RobianCache } from './cache.ts';
+import { DatabaseGenerations } from './cache-generations.ts';
 import { loadConfig, type RobianConfig } from './config.ts';
 import { openOrm, migrate } from './db.ts';
 import { coreEntities } from './entities.ts';
@@ -277,6 +278,8 @@ export class RobianKernel {
         if (applied.length) this.logger.info({ migrations: applied }, 'database migrated');
       }
       await this.cache.connect();
+      // without Redis, the database tells this process what the others invalidated
+      await this.cache.useGenerationStore(new DatabaseGenerations(this.#orm));
     } catch (err) {
       this.#state = 'failed';
       await this.#unwind();

@@ -63,6 +63,9 @@ function run(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<void>
 }
 
 /** Row counts of every table but the migrations' own (and SQLite's internal ones). */
+/** Tables that hold no data of the catalogue: the migrations' journal, the cache's generations (embedded mode). */
+const NOT_DATA = "('robian_migrations', 'cache_generation')";
+
 export async function tableCounts(config: RobianConfig): Promise<Record<string, number>> {
   const db = config.database;
   const counts: Record<string, number> = {};
@@ -71,7 +74,7 @@ export async function tableCounts(config: RobianConfig): Promise<Record<string, 
     const { DatabaseSync } = await import('node:sqlite');
     const conn = new DatabaseSync(db.path, { readOnly: true });
     try {
-      const tables = conn.prepare("select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> 'robian_migrations'").all() as { name: string; sql: string | null }[];
+      const tables = conn.prepare(`select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not in ${NOT_DATA}`).all() as { name: string; sql: string | null }[];
       // virtual tables (the FTS5 search index) and their shadow tables are derived from the others
       const virtual = tables.filter((t) => /^create virtual table/i.test(t.sql ?? '')).map((t) => t.name);
       for (const { name } of tables) {
@@ -87,7 +90,7 @@ export async function tableCounts(config: RobianConfig): Promise<Record<string, 
   const pool = await openSessionPool(config, { name: 'robian-backup', settings: {}, max: 1 });
   try {
     const tables = await pool.query<{ name: string }>(
-      "select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' and table_name <> 'robian_migrations'",
+      `select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' and table_name not in ${NOT_DATA}`,
     );
     for (const { name } of tables) {
       const [row] = await pool.query<{ n: string }>(`select count(*) as n from "${name.replace(/"/g, '""')}"`);

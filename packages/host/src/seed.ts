@@ -50,7 +50,8 @@ export async function seedDemo(kernel: RobianKernel): Promise<SeedResult> {
         downloadTimeoutMs: options.downloadTimeoutMs,
       });
       report = (await importer.run(dir)).report;
-      await kernel.cache.namespace('debates', kernel.config.cacheTtl.debates).invalidate();
+      // committees, deputies and debates: every view of them (lists, search, feeds) on every process
+      await kernel.cache.invalidateAll();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

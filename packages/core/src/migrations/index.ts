@@ -1,4 +1,5 @@
 import { sqlMigration } from '../db.ts';
+import { core0005CacheGeneration } from './cache-generation.ts';
 import { core0003ScheduledTask } from './scheduled-task.ts';
 
 /** The core tables: commission, deputy, debate (+ speakers) and audio_file. */
@@ -83,4 +84,4 @@ export const core0002Transcripts = sqlMigration(
   },
 );
 
-export const coreMigrations = [core0001Initial, core0002Transcripts, core0003ScheduledTask];
+export const coreMigrations = [core0001Initial, core0002Transcripts, core0003ScheduledTask, core0005CacheGeneration];
