@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { AudioFileSchema, DebateSchema, toDebateView, type AudioFile, type Debate, type EntityManager, type PluginContext } from '@robian/core';
+import { AudioFileSchema, DebateSchema, toDebateView, type AudioFile, type CacheNamespace, type Debate, type EntityManager, type PluginContext } from '@robian/core';
 import type { ExtractionJob } from './entities.ts';
 import type { JobStore } from './jobs.ts';
 import { EXTENSIONS, FORMATS, MIME_TYPES, QUALITIES, storageKey, type AudioFormat, type Rendition } from './renditions.ts';
@@ -57,12 +57,26 @@ export class AudioLibrary {
    */
   readonly #playable = new Map<string, { value: Promise<Playable | undefined>; expires: number }>();
   playableTtlMs = 5000;
+  /**
+   * The cache namespace whose invalidation tells every instance to forget what it found playable
+   * (Redis pub/sub, or the database's generations without Redis): a deleted debate's audio is not
+   * served from another instance's memory. Nothing is stored in it.
+   */
+  readonly #removals: CacheNamespace;
 
   constructor(ctx: PluginContext, storage: AudioStorage, store: JobStore, signedUrlTtl: number) {
     this.ctx = ctx;
     this.storage = storage;
     this.store = store;
     this.signedUrlTtl = signedUrlTtl;
+    this.#removals = ctx.cache.namespace('audio.removed', 0);
+    ctx.onStop(this.#removals.onInvalidate(() => this.#playable.clear()));
+  }
+
+  /** Forgets a debate's playable renditions here and on every other instance (its audio was removed). */
+  async forgetEverywhere(debateId: number): Promise<void> {
+    this.forget(debateId);
+    await this.#removals.invalidate();
   }
 
   em(): EntityManager {
@@ -98,8 +112,9 @@ export class AudioLibrary {
     return `${path}?${q.toString()}`;
   }
 
-  playable(debateId: number, r: Rendition): Promise<Playable | undefined> {
+  async playable(debateId: number, r: Rendition): Promise<Playable | undefined> {
     const key = `${debateId}/${r.format}/${r.quality}`;
+    await this.ctx.cache.freshen(); // without Redis: another instance's removals, read from the database (at most once a second)
     const now = Date.now();
     const hit = this.#playable.get(key);
     if (hit && hit.expires > now) return hit.value;
