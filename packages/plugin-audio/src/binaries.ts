@@ -84,15 +84,70 @@ function version(info: BinaryInfo, args: string[], pick: (out: string) => string
  * looked for next to FFMPEG_PATH), else ffmpeg-static's binary for ffmpeg when the application
  * installed it and the binary exists, else the system's binaries on PATH. Runs each once for its version.
  */
-export async function findBinaries(options: { ffmpegPath?: string; ffprobePath?: string; ytdlpPath?: string }): Promise<Binaries> {
+export async function findBinaries(options: { ffmpegPath?: string; ffprobePath?: string; ytdlpPath?: string }, known: Partial<Binaries> = {}): Promise<Binaries> {
   const ffmpeg = locate('ffmpeg', options.ffmpegPath, 'FFMPEG_PATH', undefined, options.ffmpegPath ? undefined : ffmpegStaticPath());
   const ffprobe = locate('ffprobe', options.ffprobePath, 'FFPROBE_PATH', options.ffprobePath ? undefined : ffmpeg.origin === 'env' ? ffmpeg.path : undefined);
   const ytdlp = locate('yt-dlp', options.ytdlpPath, 'YTDLP_PATH');
   const ff = (out: string) => /version\s+(\S+)/.exec(out)?.[1];
+  // `known`: binaries already found and run (BinaryLocator), not run again
   const [a, b, c] = await Promise.all([
-    version(ffmpeg, ['-hide_banner', '-version'], ff),
-    version(ffprobe, ['-hide_banner', '-version'], ff),
-    version(ytdlp, ['--version'], (out) => out.trim() || undefined),
+    known.ffmpeg ?? version(ffmpeg, ['-hide_banner', '-version'], ff),
+    known.ffprobe ?? version(ffprobe, ['-hide_banner', '-version'], ff),
+    known.ytdlp ?? version(ytdlp, ['--version'], (out) => out.trim() || undefined),
   ]);
   return { ffmpeg: a, ffprobe: b, ytdlp: c };
+}
+
+const usable = (b: BinaryInfo) => Boolean(b.path && !b.error);
+
+/**
+ * The binaries of a running instance. Found at start; while one is missing (installed after the start,
+ * PATH fixed, a volume mounted late) it is looked for again when an extraction or `/health/detailed`
+ * needs it, at most every `recheckMs` (doubled after each miss, up to 16×), so no restart is needed.
+ */
+export class BinaryLocator {
+  readonly options: Parameters<typeof findBinaries>[0];
+  readonly recheckMs: number;
+  #current: Binaries;
+  #checkedAt = Date.now();
+  #delayMs: number;
+  #looking: Promise<Binaries> | undefined;
+
+  constructor(found: Binaries, options: Parameters<typeof findBinaries>[0], recheckMs: number) {
+    this.#current = found;
+    this.options = options;
+    this.recheckMs = recheckMs;
+    this.#delayMs = recheckMs;
+  }
+
+  static async find(options: Parameters<typeof findBinaries>[0], recheckMs: number): Promise<BinaryLocator> {
+    return new BinaryLocator(await findBinaries(options), options, recheckMs);
+  }
+
+  get current(): Binaries {
+    return this.#current;
+  }
+
+  get complete(): boolean {
+    const b = this.#current;
+    return usable(b.ffmpeg) && usable(b.ffprobe) && usable(b.ytdlp);
+  }
+
+  /** The binaries, looked for again first when one is missing and the backoff has passed. */
+  async refresh(): Promise<Binaries> {
+    if (this.complete || Date.now() - this.#checkedAt < this.#delayMs) return this.#current;
+    const b = this.#current;
+    const known = Object.fromEntries((['ffmpeg', 'ffprobe', 'ytdlp'] as const).filter((k) => usable(b[k])).map((k) => [k, b[k]])) as Partial<Binaries>;
+    this.#looking ??= findBinaries(this.options, known)
+      .then((found) => {
+        this.#current = found;
+        this.#checkedAt = Date.now();
+        this.#delayMs = this.complete ? this.recheckMs : Math.min(this.#delayMs * 2, this.recheckMs * 16);
+        return found;
+      })
+      .finally(() => {
+        this.#looking = undefined;
+      });
+    return this.#looking;
+  }
 }

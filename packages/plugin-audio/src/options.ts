@@ -25,6 +25,8 @@ export const audioOptions = z.object({
   ffmpegPath: z.string().optional(),
   ffprobePath: z.string().optional(),
   ytdlpPath: z.string().optional(),
+  /** While ffmpeg, ffprobe or yt-dlp is missing, look for it again at most this often (doubled after each miss). */
+  binariesRecheckSeconds: int(10, 0, 3600),
   /** Where renditions are stored (default DATA_DIR/audio). */
   storageDir: z.string().optional(),
   /** Run extraction workers in this process (false for CLI commands and API-only instances). */
@@ -90,6 +92,7 @@ export const audioEnv = {
   ffmpegPath: 'FFMPEG_PATH',
   ffprobePath: 'FFPROBE_PATH',
   ytdlpPath: 'YTDLP_PATH',
+  binariesRecheckSeconds: 'BINARIES_RECHECK_SECONDS',
   storageDir: 'AUDIO_STORAGE_DIR',
   workers: 'AUDIO_WORKERS',
   maxAttempts: 'EXTRACTION_MAX_ATTEMPTS',

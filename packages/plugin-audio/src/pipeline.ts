@@ -69,7 +69,7 @@ export interface ExtractResult {
  * derived from the master, temp file + rename.
  */
 export class Extractor {
-  readonly binaries: Binaries;
+  readonly #binaries: () => Binaries;
   readonly storage: AudioStorage;
   readonly sources: SourceRegistry;
   readonly allowList: () => HostAllowList;
@@ -81,15 +81,21 @@ export class Extractor {
   /** Where the FFmpeg, ffprobe and yt-dlp it runs and their temp files are recorded (process-ledger.ts). */
   readonly ledger: ProcessLedger | undefined;
 
-  constructor(o: { binaries: Binaries; storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined; inputTtlSeconds?: number; ledger?: ProcessLedger }) {
+  constructor(o: { binaries: Binaries | (() => Binaries); storage: AudioStorage; sources: SourceRegistry; allowList: () => HostAllowList; threads: number; egress: () => string | undefined; inputTtlSeconds?: number; ledger?: ProcessLedger }) {
     this.ledger = o.ledger;
     this.egress = o.egress;
     this.inputTtlSeconds = o.inputTtlSeconds ?? 6 * 3600;
-    this.binaries = o.binaries;
+    const b = o.binaries;
+    this.#binaries = typeof b === 'function' ? b : () => b;
     this.storage = o.storage;
     this.sources = o.sources;
     this.allowList = o.allowList;
     this.threads = o.threads;
+  }
+
+  /** The binaries as last found (BinaryLocator: they may appear after the start). */
+  get binaries(): Binaries {
+    return this.#binaries();
   }
 
   get ffmpeg(): string {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DebateSchema, NotFoundError, ProblemError, type PluginContext, type PluginHealth } from '@robian/core';
-import { findBinaries, type Binaries } from './binaries.ts';
+import { BinaryLocator } from './binaries.ts';
 import { JobStore } from './jobs.ts';
 import type { AudioOptions } from './options.ts';
 import { HostAllowList } from './allow-list.ts';
@@ -21,7 +21,8 @@ import { LocalAudioStorage, type AudioStorage } from './storage.ts';
 
 /** What a started audio plugin works with. */
 export interface AudioParts {
-  binaries: Binaries;
+  /** ffmpeg, ffprobe and yt-dlp, looked for again while one is missing. */
+  binaries: BinaryLocator;
   storage: AudioStorage;
   store: JobStore;
   library: AudioLibrary;
@@ -83,13 +84,16 @@ export class AudioRuntime {
     const { ctx, options: o } = this;
     // first: a predecessor killed on this machine may still run FFmpeg into full-size temp files
     this.ledger.open();
-    const binaries = await findBinaries({
-      ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
-      ...(o.ffprobePath ? { ffprobePath: o.ffprobePath } : {}),
-      ...(o.ytdlpPath ? { ytdlpPath: o.ytdlpPath } : {}),
-    });
-    for (const b of [binaries.ffmpeg, binaries.ffprobe, binaries.ytdlp]) {
-      if (!b.path || b.error) ctx.logger.warn({ binary: b.name, error: b.error }, `${b.name} is not usable`);
+    const locator = await BinaryLocator.find(
+      {
+        ...(o.ffmpegPath ? { ffmpegPath: o.ffmpegPath } : {}),
+        ...(o.ffprobePath ? { ffprobePath: o.ffprobePath } : {}),
+        ...(o.ytdlpPath ? { ytdlpPath: o.ytdlpPath } : {}),
+      },
+      o.binariesRecheckSeconds * 1000,
+    );
+    for (const b of [locator.current.ffmpeg, locator.current.ffprobe, locator.current.ytdlp]) {
+      if (!b.path || b.error) ctx.logger.warn({ binary: b.name, error: b.error }, `${b.name} is not usable (looked for again while missing, every ${o.binariesRecheckSeconds} s at most)`);
     }
     // a plugin may give a storage of its own (the `audio.storage` service); else AUDIO_STORAGE's
     const storage = ctx.services.maybe('audio.storage') ?? createAudioStorage(o, ctx.config.dataDir);
@@ -104,7 +108,7 @@ export class AudioRuntime {
     ctx.events.on('extraction.failed', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'erreur', { onlyWithoutAudio: true })));
     ctx.events.on('extraction.cancelled', (e) => follow(() => library.moveStatus(e.debate_id, ['extraction'], 'termine', { onlyWithoutAudio: true })));
     if (o.workers && ctx.workers) await this.egress.start();
-    const extractor = new Extractor({ binaries, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url, inputTtlSeconds: ctx.config.extractionTimeoutSeconds + 600, ledger: this.ledger });
+    const extractor = new Extractor({ binaries: () => locator.current, storage, sources: ctx.sources.registry, allowList: () => this.allowList(), threads: ctx.config.ffmpegThreads, egress: () => this.egress.url, inputTtlSeconds: ctx.config.extractionTimeoutSeconds + 600, ledger: this.ledger });
     const scheduler = o.workers && ctx.workers
       ? new ExtractionScheduler({
           store,
@@ -119,6 +123,7 @@ export class AudioRuntime {
           progressIntervalMs: o.progressIntervalMs,
           schedules: ctx.metrics.schedules(),
           execute: async (job, signal, onProgress) => {
+            await locator.refresh(); // installed since the start? no restart needed
             const debateId = jobDebateId(job);
             const debate = await library.em().findOne(DebateSchema, { id: debateId }, { disableIdentityMap: true });
             if (!debate?.videoUrl) throw new Error(`debate ${debateId} has no video_url`);
@@ -139,7 +144,7 @@ export class AudioRuntime {
           },
         })
       : undefined;
-    this.#parts = { binaries, storage, store, library, extractor, scheduler, plays };
+    this.#parts = { binaries: locator, storage, store, library, extractor, scheduler, plays };
     ctx.events.on('debate.deleted', ({ id }) =>
       removeDebateAudio({ debateId: id, storage, library, scheduler, logger: ctx.logger }).then(() => undefined, (err: unknown) => ctx.logger.warn({ err, debate_id: id }, 'could not remove the audio of a deleted debate')),
     );
@@ -147,7 +152,7 @@ export class AudioRuntime {
       storage,
       jobs: store,
       library,
-      binaries: () => binaries,
+      binaries: () => locator.current,
       allowedHosts: () => this.allowList().list(),
       migrate: async (onFile) => {
         const to = storage instanceof S3AudioStorage ? storage : new S3AudioStorage(s3Config(o, ctx.config.dataDir));
@@ -177,7 +182,7 @@ export class AudioRuntime {
   async health(): Promise<PluginHealth> {
     const r = this.parts;
     const counts = await r.store.counts();
-    const b = r.binaries;
+    const b = await r.binaries.refresh();
     const bin = (x: typeof b.ffmpeg) => ({ found: Boolean(x.path && !x.error), path: x.path ?? null, origin: x.origin, version: x.version ?? null, ...(x.error ? { error: x.error } : {}) });
     const usable = Boolean(b.ffmpeg.path && !b.ffmpeg.error && b.ffprobe.path && !b.ffprobe.error);
     return {

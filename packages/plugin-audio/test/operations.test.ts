@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { STORAGE_MODES, createTestEnvironment, startTestHost, type TestEnvironment, type TestHost } from '@robian/test-support';
-import { audioPlugin } from '../src/index.ts';
-import { createDebate, extract, hlsFixture, startMediaServer, waitRendition, type MediaServer } from './helpers.ts';
+import { audioPlugin, whichSync } from '../src/index.ts';
+import { FFMPEG, FFPROBE, createDebate, extract, hlsFixture, startMediaServer, waitRendition, type MediaServer } from './helpers.ts';
 
 const exec = promisify(execFile);
 const fixture = await hlsFixture();
@@ -61,6 +62,35 @@ describe('/health/detailed', () => {
       assert.ok(doc.paths['/api/debats/{id}/download']?.get);
     } finally {
       await host.close();
+    }
+  });
+
+  it('finds ffmpeg and ffprobe installed after the start, without a restart (issue #11 item 14)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'robian-bin-'));
+    const media = await startMediaServer(fixture);
+    const host = await startTestHost({
+      env: { FFMPEG_PATH: join(bin, 'ffmpeg'), FFPROBE_PATH: join(bin, 'ffprobe'), BINARIES_RECHECK_SECONDS: '0', MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', EXTRACTION_POLL_INTERVAL_MS: '100' },
+      plugins: [audioPlugin],
+    });
+    try {
+      const before = (await (await host.request('/health/detailed')).json()) as Health;
+      assert.equal(before.plugins.audio.status, 'degraded');
+      assert.equal(before.plugins.audio.binaries.ffmpeg!.found, false);
+      // the operator installs them while the server runs
+      symlinkSync(whichSync(FFMPEG)!, join(bin, 'ffmpeg'));
+      symlinkSync(whichSync(FFPROBE)!, join(bin, 'ffprobe'));
+      const now = (await (await host.request('/health/detailed')).json()) as Health;
+      assert.equal(now.plugins.audio.status, 'ok');
+      assert.equal(now.plugins.audio.binaries.ffmpeg!.found, true);
+      assert.match(now.plugins.audio.binaries.ffprobe!.version ?? '', /\d/);
+      const id = await createDebate(host, { video_url: `${media.url}/media/audio-64k.mp3` });
+      assert.equal((await extract(host, id, { format: 'mp3', quality: '64k' })).status, 202);
+      const done = await waitRendition(host, id, 'mp3', '64k', ['ready', 'failed']);
+      assert.equal(done.status, 'ready', done.error ?? '');
+    } finally {
+      await host.close();
+      await media.close();
+      rmSync(bin, { recursive: true, force: true });
     }
   });
 
