@@ -1,6 +1,7 @@
 import { raw, type EntityMetadata, type FilterQuery, type QueryOrderMap } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { AudioFileSchema, CommissionSchema, DebateSchema, DeputySchema, type AudioFile, type Commission, type Debate, type Deputy } from './entities.ts';
+import type { ResolvedNames } from './named.ts';
 import { debateViewOf, slugify, type DebateFields, type DebateListQuery, type DebateView } from './wire.ts';
 
 const SORT_COLUMNS: Record<DebateListQuery['sort_by'], keyof Debate & string> = {
@@ -32,7 +33,7 @@ export function deputyMatch(value: string): FilterQuery<never> {
  * The filters of `GET /api/debats/` as a MikroORM query; plugin-search applies the same ones
  * to its hits so both routes filter alike.
  */
-export function debateFilter(q: Partial<DebateListQuery>, options: { includeText?: boolean; dialect?: 'sqlite' | 'postgresql' } = {}): FilterQuery<Debate> {
+export function debateFilter(q: Partial<DebateListQuery>, options: { includeText?: boolean; dialect?: 'sqlite' | 'postgresql'; names?: ResolvedNames } = {}): FilterQuery<Debate> {
   const and: Record<string, unknown>[] = [];
   if (q.q && (options.includeText ?? true)) {
     // a plain substring test, the same on SQLite and PostgreSQL, with no wildcard to escape
@@ -48,8 +49,10 @@ export function debateFilter(q: Partial<DebateListQuery>, options: { includeText
   }
   if (q.type) and.push({ type: q.type });
   if (q.status) and.push({ status: q.status });
-  if (q.commission) and.push({ commission: commissionMatch(q.commission) });
-  if (q.depute) and.push({ speakers: { $some: deputyMatch(q.depute) } });
+  // `names`: resolved by resolveListNames (the resolution of /api/commissions/{name}/…); 0 matches nothing
+  const names = options.names ?? {};
+  if (q.commission) and.push({ commission: names.commission !== undefined ? (names.commission ?? 0) : commissionMatch(q.commission) });
+  if (q.depute) and.push({ speakers: { $some: names.depute !== undefined ? (names.depute ?? 0) : deputyMatch(q.depute) } });
   if (q.date_start) and.push({ date: { $gte: q.date_start } });
   if (q.date_end) {
     // a bare date as the end means the whole day

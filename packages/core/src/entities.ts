@@ -48,7 +48,8 @@ export const CommissionSchema = defineEntity({
     externalId: p.string().length(128),
     name: p.string().length(512),
     shortName: p.string().length(255).nullable(),
-    slug: p.string().length(255).index('commission_slug_idx'),
+    /** Unique (core-0006): a committee named like another gets `<slug>-<uid>` (named.ts `uniqueSlugs`). */
+    slug: p.string().length(255).unique('commission_slug_unique'),
     kind: p.string().length(64).nullable(),
     active: p.boolean().default(true),
     ...timestamps,

@@ -18,6 +18,7 @@ export { RequestContext, wrap, ref, raw, type FilterQuery } from '@mikro-orm/cor
 export { z } from 'zod';
 export * from './wire.ts';
 export * from './catalog.ts';
+export * from './named.ts';
 export * from './options.ts';
 export * from './transcripts.ts';
 export * from './transcript-formats.ts';

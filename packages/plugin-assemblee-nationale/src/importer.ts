@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CommissionSchema,
+  uniqueSlugs,
   DebateSchema,
   DeputySchema,
   type Commission,
@@ -292,6 +293,10 @@ class ImportRun {
     if (commissions.length === 0) return;
     const created = await this.#transaction(this.report.commissions, async (em, delta) => {
       const made: Commission[] = [];
+      // slugs are unique: a committee named like another one (the demo's, a dissolved one's) gets `<slug>-<uid>`
+      const slugs = commissions.map((c) => ({ source: SOURCE_ID, externalId: c.externalId, slug: c.slug }));
+      await uniqueSlugs(em as never, 'commission', slugs);
+      slugs.forEach((k, i) => (commissions[i]!.slug = k.slug));
       const existing = await em.find(CommissionSchema, { source: SOURCE_ID, externalId: { $in: commissions.map((c) => c.externalId) } });
       const byUid = new Map(existing.map((c) => [c.externalId, c]));
       for (const fields of commissions) {

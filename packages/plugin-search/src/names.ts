@@ -1,4 +1,4 @@
-import { CommissionSchema, DeputySchema, NotFoundError, slugify, type Commission, type Deputy, type Dialect, type EntityManager } from '@robian/core';
+import { NotFoundError, namedRows, resolveNamed, slugify, type Dialect, type EntityManager } from '@robian/core';
 import { normalizeText } from './query.ts';
 
 /**
@@ -35,19 +35,7 @@ function hrefOf(kind: NameKind, externalId: string): string {
   return `/api/${kind === 'commission' ? 'commissions' : 'deputes'}/${encodeURIComponent(externalId)}/debats`;
 }
 
-async function candidates(em: EntityManager, kind: NameKind): Promise<Candidate[]> {
-  const conn = em.getConnection();
-  if (kind === 'commission') {
-    const rows = await conn.execute<{ id: number; external_id: string; name: string; short_name: string | null; slug: string }[]>(
-      'select id, external_id, name, short_name, slug from commission',
-    );
-    return rows.map((r) => ({ id: Number(r.id), external_id: r.external_id, name: r.name, slug: r.slug, aliases: r.short_name ? [r.short_name] : [] }));
-  }
-  const rows = await conn.execute<{ id: number; external_id: string; full_name: string; first_name: string; last_name: string; slug: string }[]>(
-    'select id, external_id, full_name, first_name, last_name, slug from deputy',
-  );
-  return rows.map((r) => ({ id: Number(r.id), external_id: r.external_id, name: r.full_name, slug: r.slug, aliases: [`${r.last_name} ${r.first_name}`] }));
-}
+const candidates = (em: EntityManager, kind: NameKind): Promise<Candidate[]> => namedRows(em, kind);
 
 /** Levenshtein distance (two rows), for the SQLite suggestions. */
 export function editDistance(a: string, b: string): number {
@@ -114,31 +102,15 @@ export async function suggest(em: EntityManager, dialect: Dialect, kind: NameKin
   return found.map((c) => ({ id: c.id, external_id: c.external_id, name: c.name, slug: c.slug, href: hrefOf(kind, c.external_id) }));
 }
 
-/** The id a `{name}` stands for; throws a 404 problem with suggestions when none. */
+/** The id a `{name}` stands for (core's `resolveNamed`, as `/api/debats/?commission=`); throws a 404 problem with suggestions when none. */
 export async function resolveName(em: EntityManager, dialect: Dialect, kind: NameKind, value: string): Promise<number> {
   const v = value.trim().slice(0, MAX_INPUT);
   const label = kind === 'commission' ? 'committee' : 'deputy';
-  if (v) {
-    const schema = kind === 'commission' ? CommissionSchema : DeputySchema;
-    const or: Record<string, unknown>[] = [{ externalId: v }, { externalId: v.toUpperCase() }];
-    const slug = slugify(v);
-    if (slug) or.push({ slug });
-    if (/^\d{1,9}$/.test(v)) or.push({ id: Number(v) });
-    const direct = (await em.find(schema as typeof CommissionSchema, { $or: or } as never, { fields: ['id', 'externalId', 'slug'] as never, orderBy: { id: 'asc' } })) as (
-      | Commission
-      | Deputy
-    )[];
-    // by priority: id, uid, slug
-    const pick =
-      direct.find((r) => String(r.id) === v) ?? direct.find((r) => r.externalId.toLowerCase() === v.toLowerCase()) ?? direct.find((r) => r.slug === slug);
-    if (pick) return pick.id;
-    const list = await candidates(em, kind);
-    const byName = list.find((c) => slug && (slugify(c.name) === slug || c.aliases.some((a) => slugify(a) === slug)));
-    if (byName) return byName.id;
-    const suggestions = await suggest(em, dialect, kind, v, list);
-    throw new NotFoundError(`no ${label} is named "${v}"${suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s.name}"`).join(', ')}?` : ''}`, {
-      suggestions,
-    });
-  }
-  throw new NotFoundError(`no ${label} is named ""`, { suggestions: [] });
+  const id = await resolveNamed(em, kind, v);
+  if (id !== undefined) return id;
+  if (!v) throw new NotFoundError(`no ${label} is named ""`, { suggestions: [] });
+  const suggestions = await suggest(em, dialect, kind, v);
+  throw new NotFoundError(`no ${label} is named "${v}"${suggestions.length ? `; did you mean ${suggestions.map((s) => `"${s.name}"`).join(', ')}?` : ''}`, {
+    suggestions,
+  });
 }

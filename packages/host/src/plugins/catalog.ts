@@ -9,6 +9,7 @@ import {
   ValidationError,
   debateCreateSchema,
   debateFilter,
+  resolveListNames,
   debateListQuery,
   debateListView,
   debateOrder,
@@ -207,7 +208,9 @@ export const catalogPlugin = definePlugin({
         return cache.wrap(`list:${stableKey(query as Record<string, unknown>)}`, async () => {
           const offset = (query.page - 1) * query.per_page;
           // the page's views without hydrating entities (docs/performance.md, debates list)
-          const where = debateFilter(query, { dialect: ctx.config.database.kind });
+          // ?commission= and ?depute= name them as /api/commissions/{name}/debats does (one resolution)
+          const names = await resolveListNames(em(), query);
+          const where = debateFilter(query, { dialect: ctx.config.database.kind, names });
           const { total, debates: items } = await loadDebatePage(em(), where, { orderBy: debateOrder(query), limit: query.per_page, offset });
           return {
             debates: items,
