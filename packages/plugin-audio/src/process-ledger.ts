@@ -118,7 +118,8 @@ export class ProcessLedger {
       }
       rmSync(path, { force: true });
     }
-    if (report.instances) this.logger.warn({ ...report }, 'killed the processes and removed the temp files of a dead instance');
+    // (a CLI command that exited without stopping leaves an empty record: nothing to say about it)
+    if (report.killed.length || report.removed.length) this.logger.warn({ ...report }, 'killed the processes and removed the temp files of a dead instance');
     if (started) {
       this.#self = { pid: process.pid, started };
       this.#writable = true;
