@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CommissionSchema, DeputySchema, NotFoundError, ValidationError, commissionMatch, debateFilter, deputyMatch, z, type EntityManager, type PluginContext, type RobianContext } from '@robian/core';
+import { CommissionSchema, DeputySchema, NotFoundError, ValidationError, debateFilter, resolveNamed, z, type EntityManager, type PluginContext, type RobianContext } from '@robian/core';
 import { defaultArtwork } from './artwork.ts';
 import { MAX_SELECTED_DEBATES, loadItems, type FeedItem, type Rendition } from './items.ts';
 import { loadLiveSittings } from './live.ts';
@@ -80,12 +80,14 @@ export class Feeds {
       this.#render(koa, q, `debats:${JSON.stringify(q)}`, { title: 'Débats du Parlement', description: 'Les séances et réunions, à écouter.', link: '/api/debats/' }, { where: debateFilter(q as never) }),
     );
     feed('/feeds/commissions/{name}.xml', 'feedCommission', "A committee's debates with audio", z.object({ name }), async (koa, q, p) => {
-      const c = (await this.#em().findOne(CommissionSchema, commissionMatch(p.name!) as never)) as { id: number; name: string; slug: string } | null;
+      const id = await resolveNamed(this.#em() as never, 'commission', p.name!); // as /api/commissions/{name}/debats
+      const c = id === undefined ? null : ((await this.#em().findOne(CommissionSchema, { id } as never)) as { id: number; name: string; slug: string } | null);
       if (!c) throw new NotFoundError(`committee ${p.name} does not exist`);
       return this.#render(koa, q, `c:${c.id}:${JSON.stringify(q)}`, { title: c.name, description: `Les réunions de : ${c.name}.`, link: `/api/commissions/${encodeURIComponent(c.slug)}/debats` }, { where: { ...(debateFilter(q as never) as object), commission: c.id } as never });
     });
     feed('/feeds/deputes/{name}.xml', 'feedDeputy', 'The debates where a deputy spoke, with audio', z.object({ name }), async (koa, q, p) => {
-      const d = (await this.#em().findOne(DeputySchema, deputyMatch(p.name!) as never)) as { id: number; fullName: string; slug: string } | null;
+      const id = await resolveNamed(this.#em() as never, 'deputy', p.name!); // as /api/deputes/{name}/debats
+      const d = id === undefined ? null : ((await this.#em().findOne(DeputySchema, { id } as never)) as { id: number; fullName: string; slug: string } | null);
       if (!d) throw new NotFoundError(`deputy ${p.name} does not exist`);
       return this.#render(koa, q, `d:${d.id}:${JSON.stringify(q)}`, { title: d.fullName, description: `Les interventions de ${d.fullName}.`, link: `/api/deputes/${encodeURIComponent(d.slug)}/debats` }, { where: { $and: [debateFilter(q as never), { speakers: { $some: d.id } }] } as never });
     });
