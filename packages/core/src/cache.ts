@@ -2,6 +2,7 @@ import { CacheableMemory } from 'cacheable';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
 import { ALL_NAMESPACES, type GenerationStore } from './cache-generations.ts';
+import { JsonBody } from './json-body.ts';
 import type { Logger } from './logger.ts';
 
 export interface CacheSettings {
@@ -484,6 +485,24 @@ export class CacheNamespace {
     })();
     this.#inflight.set(key, promise);
     return promise;
+  }
+
+  /**
+   * `wrap` for JSON answers: the value is kept serialized with its ETag (`JsonBody`), so a hit is
+   * sent as stored bytes. `undefined` from `compute` (nothing to answer) is not stored.
+   */
+  async wrapJson(key: string, compute: () => Promise<unknown>, ttlSeconds = this.ttlSeconds): Promise<JsonBody | undefined> {
+    const stored = await this.wrap(
+      key,
+      async () => {
+        const value = await compute();
+        if (value === undefined) return undefined;
+        const body = JsonBody.of(value);
+        return { json: body.json, etag: body.etag };
+      },
+      ttlSeconds,
+    );
+    return stored === undefined ? undefined : JsonBody.revive(stored);
   }
 
   /** Drops every entry of the namespace, on this instance and on every instance sharing the Redis. */

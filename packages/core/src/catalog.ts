@@ -2,7 +2,8 @@ import { raw, type EntityMetadata, type FilterQuery, type QueryOrderMap } from '
 import type { EntityManager } from '@mikro-orm/sql';
 import { AudioFileSchema, CommissionSchema, DebateSchema, DeputySchema, type AudioFile, type Commission, type Debate, type Deputy } from './entities.ts';
 import type { ResolvedNames } from './named.ts';
-import { debateViewOf, slugify, type DebateFields, type DebateListQuery, type DebateView } from './wire.ts';
+import { slugify, type DebateListQuery } from './wire.ts';
+import { debateViewOf, type DebateFields, type DebateView } from './views.ts';
 
 const SORT_COLUMNS: Record<DebateListQuery['sort_by'], keyof Debate & string> = {
   date: 'date',

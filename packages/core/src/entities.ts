@@ -94,6 +94,8 @@ export const AudioFileSchema = defineEntity({
     durationSeconds: p.double().nullable(),
     checksum: p.string().length(128).nullable(),
     lastPlayedAt: p.datetime().nullable(),
+    downloadCount: p.integer().default(0),
+    streamCount: p.integer().default(0),
     ...timestamps,
   },
   uniques: [{ name: 'audio_file_debate_rendition_unique', properties: ['debate', 'format', 'quality'] }],
@@ -125,6 +127,10 @@ export const DebateSchema = defineEntity({
     keywords: p.json<string[]>().nullable(),
     tags: p.json<string[]>().nullable(),
     chapters: p.json<DebateChapter[]>().nullable(),
+    /** Members of the government present (the original API's `ministers`). */
+    ministers: p.json<string[]>().nullable(),
+    /** Free metadata (the original API's `metadata`). */
+    metadata: p.json<Record<string, unknown>>().nullable(),
     commission: () => p.manyToOne(CommissionSchema).nullable().deleteRule('set null').index('debate_commission_idx'),
     speakers: () => p.manyToMany(DeputySchema).pivotTable('debate_speaker'),
     audioFiles: () => p.oneToMany(AudioFileSchema).mappedBy('debate'),

@@ -6,6 +6,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObj
 import { ForbiddenError, ProblemError, UnauthorizedError, ValidationError, type FieldError } from './errors.ts';
 import type { Disposer } from './events.ts';
 import { controlCharacterErrors } from './input.ts';
+import { JsonBody, ifNoneMatch } from './json-body.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
 
@@ -27,6 +28,13 @@ export interface RobianState {
 }
 
 export type RobianContext = RouterContext<RobianState> & Context;
+
+/**
+ * What a handler returns when the route does not answer this request after all, so that the next
+ * middleware does (another plugin's route on the same path): `GET /` answers JSON, and leaves a
+ * browser's request to the web player.
+ */
+export const PASS: unique symbol = Symbol('robian.route.pass');
 
 export interface ResponseSpec {
   description: string;
@@ -60,8 +68,9 @@ export interface RouteDefinition<P extends ZodType = ZodType, Q extends ZodType 
   /** Also answer HEAD for a GET route (default true; Koa's router does it for every GET). */
   deprecated?: boolean;
   /**
-   * Returns the response body (sent as JSON with `status`), or `undefined` when it has set
-   * `ctx.body` itself (streams, files, redirects).
+   * Returns the response body (sent as JSON with `status`; a `JsonBody` is sent as its bytes with
+   * its ETag, and a matching `If-None-Match` gets a 304), or `undefined` when it has set `ctx.body`
+   * itself (streams, files, redirects).
    */
   handler: (ctx: RobianContext, input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>) => unknown;
 }
@@ -316,13 +325,23 @@ export class PluginRouter {
         body = parseOrThrow(def.body, (ctx.request as { body?: unknown }).body ?? {}, 'body');
       }
       const result = await def.handler(ctx, { params, query, body } as RouteInput<z.output<P>, z.output<Q>, z.output<B>>);
-      if (result !== undefined) {
+      if (result === PASS) return next();
+      if (result instanceof JsonBody) {
+        ctx.set('ETag', result.etag);
+        if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ifNoneMatch(ctx.get('if-none-match'), result.etag)) {
+          ctx.status = 304;
+          ctx.body = null;
+        } else {
+          ctx.status = status;
+          ctx.type = 'application/json; charset=utf-8';
+          ctx.body = result.json;
+        }
+      } else if (result !== undefined) {
         ctx.status = status;
         ctx.body = result;
       } else if (ctx.body === undefined && ctx.status === 404) {
         ctx.status = 204;
       }
-      void next;
     };
     const koaPath = toKoaPath(def.path);
     // `/api/debats/` and `/api/debats` both answer (documented once, with the slash)

@@ -17,6 +17,8 @@ export { coreMigrations } from './migrations/index.ts';
 export { RequestContext, wrap, ref, raw, type FilterQuery } from '@mikro-orm/core';
 export { z } from 'zod';
 export * from './wire.ts';
+export * from './views.ts';
+export * from './json-body.ts';
 export * from './catalog.ts';
 export * from './named.ts';
 export * from './options.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEBATE_STATUSES, DEBATE_TYPES, type AudioFile, type Commission, type Debate, type Deputy } from './entities.ts';
-import { canonicalInt } from './input.ts';
+import { CANONICAL_INTEGER, canonicalInt } from './input.ts';
+import { debateStatusSchema, debateTypeSchema } from './views.ts';
 
 /** A date (YYYY-MM-DD) or a date-time with offset (ISO 8601), as the original API accepted. */
 export const dateInput = z
@@ -32,6 +32,12 @@ const boolString = z
   .meta({ type: 'boolean' });
 
 const shortText = (max: number) => z.string().trim().min(1).max(max);
+
+/** An id in a body: a string (as Robian answers them) or a number, canonical decimal either way. */
+export const idInput = z
+  .union([z.number().int().positive().max(2 ** 31 - 1), z.string().regex(CANONICAL_INTEGER, 'expected an id such as "42"')])
+  .transform((v) => Number(v))
+  .pipe(z.number().int().positive().max(2 ** 31 - 1));
 const stringList = (maxItems: number, maxLength: number) => z.array(shortText(maxLength)).max(maxItems);
 
 export const chapterSchema = z
@@ -46,9 +52,6 @@ export const chapterSchema = z
   })
   .strict()
   .meta({ id: 'Chapter' });
-
-export const debateTypeSchema = z.enum(DEBATE_TYPES).meta({ id: 'DebateType' });
-export const debateStatusSchema = z.enum(DEBATE_STATUSES).meta({ id: 'DebateStatus' });
 
 const debateFields = {
   title: shortText(1000),
@@ -70,15 +73,21 @@ const debateFields = {
   keywords: stringList(100, 200).nullable().optional(),
   tags: stringList(100, 100).nullable().optional(),
   chapters: z.array(chapterSchema).max(2000).nullable().optional(),
-  commission_id: z.number().int().positive().nullable().optional(),
-  speaker_ids: z.array(z.number().int().positive()).max(1000).optional(),
+  commission_id: idInput.nullable().optional(),
+  speaker_ids: z.array(idInput).max(1000).optional(),
+  // the original RobianAPI's fields (its clients send them): names where Robian keeps relations
+  commission: z.string().trim().min(1).max(512).nullable().optional().meta({ description: "A committee's name (or uid, slug, short name); an unknown name creates the committee. commission_id wins when both are sent" }),
+  speakers: z.array(shortText(512)).max(1000).optional().meta({ description: "The speakers' names; unknown names create deputies of this debate's source. speaker_ids wins when both are sent" }),
+  salle: z.string().max(255).nullable().optional().meta({ description: 'The room: the same as location' }),
+  ministers: stringList(200, 512).nullable().optional(),
+  metadata: z.record(z.string().max(200), z.unknown()).nullable().optional().refine((v) => v == null || JSON.stringify(v).length <= 65536, 'metadata must stay under 64 KiB as JSON'),
 };
 
-export const debateCreateSchema = z.object(debateFields).strict().meta({ id: 'DebateCreate' });
+// unknown fields are ignored (stripped), as the original's clients expect; known ones are validated
+export const debateCreateSchema = z.object(debateFields).meta({ id: 'DebateCreate' });
 export const debateUpdateSchema = z
   .object({ ...debateFields, title: debateFields.title.optional(), date: dateInput.optional() })
-  .strict()
-  .refine((v) => Object.keys(v).length > 0, { message: 'send at least one field to change' })
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'send at least one field to change' })
   .meta({ id: 'DebateUpdate' });
 
 export type DebateCreateInput = z.output<typeof debateCreateSchema>;
@@ -108,179 +117,21 @@ export const debateListQuery = z
 
 export type DebateListQuery = z.output<typeof debateListQuery>;
 
-export const idParams = z.object({ id: canonicalInt(1, 2 ** 31 - 1) });
-
-export const commissionView = z
-  .object({ id: z.number(), external_id: z.string(), name: z.string(), short_name: z.string().nullable(), slug: z.string(), kind: z.string().nullable() })
-  .meta({ id: 'CommissionSummary' });
-
-export const deputyView = z
-  .object({
-    id: z.number(),
-    external_id: z.string(),
-    full_name: z.string(),
-    first_name: z.string(),
-    last_name: z.string(),
-    slug: z.string(),
-    political_group: z.string().nullable(),
-    political_group_short: z.string().nullable(),
-  })
-  .meta({ id: 'DeputySummary' });
-
-export const audioFileView = z
-  .object({
-    id: z.number(),
-    format: z.string(),
-    quality: z.string(),
-    mime_type: z.string(),
-    file_size: z.number(),
-    duration_seconds: z.number().nullable(),
-    created_at: z.string(),
-  })
-  .meta({ id: 'AudioFile' });
-
-export const debateView = z
-  .object({
-    id: z.number().int(),
-    title: z.string(),
-    description: z.string().nullable(),
-    type: debateTypeSchema,
-    status: debateStatusSchema,
-    date: z.string(),
-    start_time: z.string().nullable(),
-    end_time: z.string().nullable(),
-    duration_minutes: z.number().nullable(),
-    location: z.string().nullable(),
-    legislature: z.number().nullable(),
-    source: z.string(),
-    external_id: z.string().nullable(),
-    source_url: z.string().nullable(),
-    video_url: z.string().nullable(),
-    thumbnail_url: z.string().nullable(),
-    agenda_points: z.array(z.string()),
-    keywords: z.array(z.string()),
-    tags: z.array(z.string()),
-    chapters: z.array(chapterSchema),
-    commission_id: z.number().nullable(),
-    commission: commissionView.nullable(),
-    speakers: z.array(deputyView),
-    has_audio: z.boolean(),
-    audio_files: z.array(audioFileView),
-    view_count: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .meta({ id: 'Debate' });
-
-export type DebateView = z.output<typeof debateView>;
-
-export const debateListView = z
-  .object({
-    debates: z.array(debateView),
-    total: z.number().int(),
-    page: z.number().int(),
-    per_page: z.number().int(),
-    has_next: z.boolean(),
-    has_prev: z.boolean(),
-  })
-  .meta({ id: 'DebateList' });
-
-export const statsView = z
-  .object({
-    total_debates: z.number().int(),
-    debates_with_audio: z.number().int(),
-    total_duration_minutes: z.number(),
-    total_views: z.number().int(),
-    total_commissions: z.number().int(),
-    total_deputies: z.number().int(),
-    total_audio_files: z.number().int(),
-    by_type: z.record(z.string(), z.number().int()),
-    by_status: z.record(z.string(), z.number().int()),
-    latest_debate_date: z.string().nullable(),
-  })
-  .meta({ id: 'Stats' });
-
-const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
-
-export function toCommissionView(c: Commission): z.output<typeof commissionView> {
-  return { id: c.id, external_id: c.externalId, name: c.name, short_name: c.shortName ?? null, slug: c.slug, kind: c.kind ?? null };
-}
-
-export function toDeputyView(d: Deputy): z.output<typeof deputyView> {
-  return {
-    id: d.id,
-    external_id: d.externalId,
-    full_name: d.fullName,
-    first_name: d.firstName,
-    last_name: d.lastName,
-    slug: d.slug,
-    political_group: d.politicalGroup ?? null,
-    political_group_short: d.politicalGroupShort ?? null,
-  };
-}
-
-export function toAudioFileView(a: AudioFile): z.output<typeof audioFileView> {
-  return {
-    id: a.id,
-    format: a.format,
-    quality: a.quality,
-    mime_type: a.mimeType,
-    file_size: Number(a.fileSize),
-    duration_seconds: a.durationSeconds === null || a.durationSeconds === undefined ? null : Number(a.durationSeconds),
-    created_at: iso(a.createdAt)!,
-  };
-}
+/** An id that names nothing: what a path id that is not a canonical decimal id resolves to. */
+export const NO_ID = -1;
 
 /**
- * The wire shape of a debate (snake_case, the original API's fields). Relations that are not
- * loaded are rendered empty, so populate `commission`, `speakers` and `audioFiles` first.
+ * A path id. Ids are opaque strings to clients (the original's were UUIDs): any string up to 64
+ * characters is accepted, and one that is not the canonical decimal form of an id (`0x10`, ` 1`,
+ * `01`, a UUID) names nothing, so the route answers 404 as the original did.
  */
-export function toDebateView(d: Debate): DebateView {
-  const commission = d.commission && (d.commission as unknown as { __helper?: { __initialized?: boolean } }).__helper?.__initialized !== false ? d.commission : null;
-  const speakers = d.speakers?.isInitialized() ? d.speakers.getItems() : [];
-  const audioFiles = d.audioFiles?.isInitialized() ? d.audioFiles.getItems() : [];
-  return debateViewOf(d, commission as Commission | null, speakers as Deputy[], audioFiles as AudioFile[]);
-}
+export const pathId = z
+  .string()
+  .max(64)
+  .transform((v) => (CANONICAL_INTEGER.test(v) && Number(v) >= 1 && Number(v) <= 2 ** 31 - 1 ? Number(v) : NO_ID))
+  .meta({ type: 'string', description: 'The id, e.g. "42"' });
 
-/** A debate's own fields, as an entity holds them (its relations are passed apart). */
-export type DebateFields = Omit<Debate, 'commission' | 'speakers' | 'audioFiles'> & { commission?: { id: number } | null };
-
-/**
- * The wire shape from a debate's fields and its loaded relations: `toDebateView` for entities, and
- * `loadDebateViews` (catalog.ts) for rows read without hydrating entities.
- */
-export function debateViewOf(d: DebateFields, commission: Commission | null, speakers: Deputy[], audioFiles: AudioFile[]): DebateView {
-  return {
-    id: d.id,
-    title: d.title,
-    description: d.description ?? null,
-    type: d.type as DebateView['type'],
-    status: d.status as DebateView['status'],
-    date: iso(d.date)!,
-    start_time: iso(d.startTime),
-    end_time: iso(d.endTime),
-    duration_minutes: d.durationMinutes ?? null,
-    location: d.location ?? null,
-    legislature: d.legislature ?? null,
-    source: d.source,
-    external_id: d.externalId ?? null,
-    source_url: d.sourceUrl ?? null,
-    video_url: d.videoUrl ?? null,
-    thumbnail_url: d.thumbnailUrl ?? null,
-    agenda_points: d.agendaPoints ?? [],
-    keywords: d.keywords ?? [],
-    tags: d.tags ?? [],
-    chapters: (d.chapters ?? []) as DebateView['chapters'],
-    commission_id: d.commission ? d.commission.id : null,
-    commission: commission && commission.name !== undefined ? toCommissionView(commission) : null,
-    speakers: speakers.map((s) => toDeputyView(s)).sort((a, b) => a.last_name.localeCompare(b.last_name, 'fr')),
-    has_audio: d.hasAudio,
-    audio_files: audioFiles.map((a) => toAudioFileView(a)),
-    view_count: d.viewCount,
-    created_at: iso(d.createdAt)!,
-    updated_at: iso(d.updatedAt)!,
-  };
-}
+export const idParams = z.object({ id: pathId });
 
 /** Lower-case ASCII slug: "Commission des Affaires étrangères" → "commission-des-affaires-etrangeres". */
 export function slugify(value: string): string {

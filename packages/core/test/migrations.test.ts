@@ -12,11 +12,11 @@ for (const mode of STORAGE_MODES) {
         await kernel.start();
         const first = await checkSchema(kernel.orm);
         assert.deepEqual(first.pending, []);
-        assert.deepEqual(first.executed, ['core-0001-initial', 'core-0002-transcripts', 'core-0003-scheduled-task', 'core-0005-cache-generation', 'core-0006-unique-committee-slugs']);
+        assert.deepEqual(first.executed, ['core-0001-initial', 'core-0002-transcripts', 'core-0003-scheduled-task', 'core-0004-original-fields', 'core-0005-cache-generation', 'core-0006-unique-committee-slugs']);
         assert.equal(first.drift, '', 'no difference between entities and migrated schema');
         await kernel.orm.migrator.down({ to: 0 });
         const down = await checkSchema(kernel.orm);
-        assert.deepEqual(down.pending, ['core-0001-initial', 'core-0002-transcripts', 'core-0003-scheduled-task', 'core-0005-cache-generation', 'core-0006-unique-committee-slugs']);
+        assert.deepEqual(down.pending, ['core-0001-initial', 'core-0002-transcripts', 'core-0003-scheduled-task', 'core-0004-original-fields', 'core-0005-cache-generation', 'core-0006-unique-committee-slugs']);
         assert.notEqual(down.drift, '', 'tables are gone');
         await kernel.orm.migrator.up();
         assert.equal((await checkSchema(kernel.orm)).drift, '');

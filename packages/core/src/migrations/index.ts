@@ -2,6 +2,7 @@ import { sqlMigration } from '../db.ts';
 import { core0005CacheGeneration } from './cache-generation.ts';
 import { core0003ScheduledTask } from './scheduled-task.ts';
 import { core0006UniqueCommitteeSlugs } from './unique-committee-slugs.ts';
+import { core0004OriginalFields } from './original-fields.ts';
 
 /** The core tables: commission, deputy, debate (+ speakers) and audio_file. */
 export const core0001Initial = sqlMigration(
@@ -85,4 +86,4 @@ export const core0002Transcripts = sqlMigration(
   },
 );
 
-export const coreMigrations = [core0001Initial, core0002Transcripts, core0003ScheduledTask, core0005CacheGeneration, core0006UniqueCommitteeSlugs];
+export const coreMigrations = [core0001Initial, core0002Transcripts, core0003ScheduledTask, core0004OriginalFields, core0005CacheGeneration, core0006UniqueCommitteeSlugs];
