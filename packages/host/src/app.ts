@@ -22,6 +22,7 @@ import {
 import { catalogPlugin } from './plugins/catalog.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { systemPlugin } from './plugins/system.ts';
+import { originalPlugin } from './plugins/original.ts';
 import { transcriptsPlugin } from './plugins/transcripts.ts';
 import { HOST_VERSION } from './version.ts';
 import { RateLimiter, securityHeaders } from './security.ts';
@@ -77,7 +78,7 @@ export class Robian {
       ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
       ...(options.workers === undefined ? {} : { workers: options.workers }),
     });
-    if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin, transcriptsPlugin);
+    if (options.builtins !== false) kernelPlugins.push(systemPlugin(this.kernel), originalPlugin(this.kernel), docsPlugin(this.kernel, HOST_VERSION), catalogPlugin, transcriptsPlugin);
     kernelPlugins.push(...(options.plugins ?? []));
     this.rateLimiter = new RateLimiter(this.config, this.kernel.auth, this.logger.child({ component: 'rate-limit' }));
     const access: HttpServerAccess = { attach: (fn) => this.#attach(fn) };

@@ -26,12 +26,12 @@ export function securityHeaders(): Middleware {
 /** Which requests count against the stricter limit: expensive (extraction) and sensitive (auth) routes. */
 export function isStrictRoute(method: string, path: string): boolean {
   if (method !== 'POST') return false;
-  return path.startsWith('/api/auth/') || /^\/api\/debats\/[^/]+\/extract\/?$/.test(path);
+  return path.startsWith('/api/auth/') || /^\/api\/(debats\/[^/]+\/extract|streaming\/[^/]+\/extract)\/?$/.test(path);
 }
 
 /** Never limited: liveness probes and metrics scrapes, CORS preflights. */
 function isExempt(method: string, path: string): boolean {
-  return method === 'OPTIONS' || path === '/health' || path === '/health/' || path === '/health/detailed' || path === '/metrics';
+  return method === 'OPTIONS' || path === '/health' || path.startsWith('/health/') || path === '/metrics';
 }
 
 interface Decision {

@@ -3,7 +3,7 @@ import { HOST_VERSION } from '../version.ts';
 import { ObservabilityAccess } from './observability.ts';
 import { registerSystemMetrics } from './system-metrics.ts';
 
-const healthView = z.object({ status: z.literal('ok'), version: z.string(), timestamp: z.string() }).meta({ id: 'Health' });
+const healthView = z.object({ status: z.literal('healthy'), version: z.string(), environment: z.string(), timestamp: z.string() }).meta({ id: 'Health' });
 
 /** Liveness, readiness with details, and Prometheus metrics. */
 export function systemPlugin(kernel: RobianKernel) {
@@ -18,14 +18,14 @@ export function systemPlugin(kernel: RobianKernel) {
       const guarded: Record<number, ResponseSpec> = access.public ? {} : { 401: { description: 'No METRICS_TOKEN or admin key (OBSERVABILITY_PUBLIC=false)' }, 403: { description: 'Another token' } };
       ctx.router.route({
         method: 'get',
-        path: '/health',
+        path: '/health/',
         operationId: 'health',
-        summary: 'Liveness: the process answers',
+        summary: "Liveness: the process answers (the original RobianAPI's words: status healthy)",
         tags: ['system'],
         responses: { 200: { description: 'Alive', schema: healthView } },
         handler: (koa) => {
           koa.set('Cache-Control', 'no-store');
-          return { status: 'ok' as const, version: HOST_VERSION, timestamp: new Date().toISOString() };
+          return { status: 'healthy' as const, version: HOST_VERSION, environment: ctx.config.environment, timestamp: new Date().toISOString() };
         },
       });
       ctx.router.route({

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import {
+  etagOf,
+  ifNoneMatch,
   NotFoundError,
   PLUGIN_API_VERSION,
   PODCAST_CHAPTERS_TYPE,
@@ -119,7 +120,6 @@ type DeputyRow = { id: number; external_id: string; full_name: string; slug: str
 const labelOf = (s: { speaker_name: string | null; deputy_id: number | null }, deputies: Map<number, DeputyRow>) =>
   s.speaker_name ?? (s.deputy_id !== null ? (deputies.get(s.deputy_id)?.full_name ?? null) : null);
 
-const etagOf = (body: string) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
 
 /** The variant a request asks for: `format=` first, then `Accept`, else JSON. */
 function negotiate<F extends string>(koa: RobianContext, format: F | undefined, types: Record<F, string[]>, fallback: F): F {
@@ -306,17 +306,6 @@ export class TranscriptRoutes {
   #rendered(type: string, body: string): Rendered {
     return { type, body, etag: etagOf(body) };
   }
-}
-
-/**
- * Whether `If-None-Match` names this validator (weak comparison, `*` matches). Compared here rather
- * than with Koa's `ctx.fresh`, which also honours a request's `Cache-Control: no-cache` — right for a
- * cache, wrong for the origin: fetch() adds that header to every conditional request it is given.
- */
-export function ifNoneMatch(header: string, etag: string): boolean {
-  if (!header) return false;
-  const bare = (t: string) => t.trim().replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim() === '*' || bare(t) === bare(etag));
 }
 
 function parseChapters(value: unknown): DebateChapter[] {
