@@ -60,7 +60,7 @@ declare module '@robian/core' {
 
 const linkVideoView = z
   .object({
-    debate_id: z.number().int(),
+    debate_id: z.string(),
     created: z.boolean().meta({ description: 'true when the réunion was not in the catalogue yet and the debate was made from the video' }),
     meeting_id: z.string().meta({ description: 'the réunion uid (NVS meeting_id)' }),
     page_url: z.string(),
@@ -202,7 +202,10 @@ export const assembleeNationalePlugin = definePlugin({
       auth: 'admin',
       body: z.object({ url: z.string().trim().min(1).max(2048) }).strict(),
       responses: { 200: { description: 'The debate the video was linked to, and what the page offered', schema: linkVideoView } },
-      handler: async (_koa, { body }) => link(body.url),
+      handler: async (_koa, { body }) => {
+        const result = await link(body.url);
+        return { ...result, debate_id: String(result.debate_id) };
+      },
     });
 
     return {

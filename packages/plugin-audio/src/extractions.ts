@@ -1,4 +1,4 @@
-import { NotFoundError, ProblemError, idParams, z } from '@robian/core';
+import { NotFoundError, ProblemError, idParams, toAudioFileView, z } from '@robian/core';
 import { PRIORITIES } from './jobs.ts';
 import type { Rendition } from './renditions.ts';
 import type { AudioRuntime } from './runtime.ts';
@@ -38,6 +38,38 @@ export class Extractions {
         koa.body = view;
         return undefined;
       },
+    });
+
+    ctx.router.route({
+      method: 'post',
+      path: '/api/streaming/{id}/extract',
+      operationId: 'extractDebateAudioOriginal',
+      summary: "Request the extraction of a rendition (the original RobianAPI's path: 200 in every case)",
+      tags: ['audio'],
+      params: idParams,
+      body: extractBody,
+      responses: {
+        200: { description: 'The job (new, existing or completed)', schema: jobView },
+        403: { description: 'Without the admin key: a rendition outside PUBLIC_RENDITIONS or a priority above normal' },
+        404: { description: 'No such debate' },
+        422: { description: 'Invalid rendition, no video URL, or a host outside MEDIA_ALLOWED_HOSTS' },
+      },
+      handler: async (koa, { params, body }) => {
+        this.audio.policy.check(koa, resolveRendition(ctx.config, 'body', body.format, body.quality), body.priority);
+        return (await this.request(params.id, body)).view;
+      },
+    });
+
+    ctx.router.route({
+      method: 'get',
+      path: '/api/streaming/{id}/status',
+      operationId: 'getExtractionStatusOriginal',
+      summary: "The state of the extraction of a rendition (default: the configured one), with its audio file once completed (the original RobianAPI's path)",
+      tags: ['audio'],
+      params: idParams,
+      query: cancelQuery,
+      responses: { 200: { description: 'The job', schema: jobView }, 404: { description: 'No such debate, or no extraction ever requested' } },
+      handler: (_koa, { params, query }) => this.status(params.id, query),
     });
 
     ctx.router.route({
@@ -81,6 +113,22 @@ export class Extractions {
     if (stored) return { status: 200, view: { ...r.library.jobView(job, 'Audio available'), status: 'completed', progress: 100 } };
     if (created) r.scheduler?.nudge();
     return { status: 202, view: r.library.jobView(job, created ? 'Extraction queued' : jobMessage(job)) };
+  }
+
+  /** The job of a rendition, as the original's ExtractionResponse (with the audio file once completed). */
+  async status(id: number, query: z.output<typeof cancelQuery>) {
+    const { ctx } = this.audio;
+    const r = this.audio.parts;
+    await this.audio.loadDebate(id);
+    const rendition = resolveRendition(ctx.config, 'query', query.format, query.quality);
+    const file = await r.library.file(id, rendition);
+    const job = (await r.store.forDebate(id)).find((j) => j.format === rendition.format && j.quality === rendition.quality);
+    if (!job && !file) throw new NotFoundError(`No extraction of the ${rendition.format}/${rendition.quality} audio of debate ${id} was ever requested.`);
+    const audio_file = file ? toAudioFileView(file, id) : null;
+    if (!job) {
+      return { extraction_id: `file-${file!.id}`, debate_id: String(id), format: rendition.format, quality: rendition.quality, status: 'completed', progress: 100, attempts: 0, error: null, message: 'Audio available', created_at: audio_file!.created_at, started_at: null, finished_at: audio_file!.created_at, audio_file };
+    }
+    return { ...r.library.jobView(job), ...(file ? { status: 'completed', progress: 100, message: 'Audio available' } : {}), audio_file };
   }
 
   /** Cancels the queued or running jobs of a debate (all, or one rendition); answers once local processes are gone. */

@@ -27,34 +27,30 @@ export class Playback {
 
   register(): void {
     const { ctx } = this.audio;
-    ctx.router.route({
-      method: 'get',
-      path: '/api/debats/{id}/audio',
-      operationId: 'getDebateAudio',
-      summary: 'The audio of a debate (HEAD too): byte ranges, ETag, If-Range, 304',
-      tags: ['audio'],
-      params: idParams,
-      query: renditionQuery,
-      responses: audioResponses,
-      handler: (koa, { query }) => this.serve('inline', koa, query),
-    });
-    ctx.router.route({
-      method: 'get',
-      path: '/api/debats/{id}/download',
-      operationId: 'downloadDebateAudio',
-      summary: 'The audio of a debate as an attachment named after its title',
-      tags: ['audio'],
-      params: idParams,
-      query: renditionQuery,
-      responses: audioResponses,
-      handler: (koa, { query }) => this.serve('attachment', koa, query),
-    });
+    // the seed README's paths, and the original RobianAPI's (`/api/streaming/{id}/stream|download`) on the same handler
+    for (const [path, kind, operationId, summary] of [
+      ['/api/debats/{id}/audio', 'inline', 'getDebateAudio', 'The audio of a debate (HEAD too): byte ranges, ETag, If-Range, 304'],
+      ['/api/debats/{id}/download', 'attachment', 'downloadDebateAudio', 'The audio of a debate as an attachment named after its title'],
+      ['/api/streaming/{id}/stream', 'inline', 'streamDebateAudioOriginal', "The audio of a debate (the original RobianAPI's path)"],
+      ['/api/streaming/{id}/download', 'attachment', 'downloadDebateAudioOriginal', "The audio of a debate as an attachment (the original RobianAPI's path)"],
+    ] as const) {
+      ctx.router.route({
+        method: 'get',
+        path,
+        operationId,
+        summary,
+        tags: ['audio'],
+        params: idParams,
+        query: renditionQuery,
+        responses: audioResponses,
+        handler: (koa, { params, query }) => this.serve(kind, koa, params.id, query),
+      });
+    }
   }
 
-  async serve(kind: 'inline' | 'attachment', koa: RobianContext, query: z.output<typeof renditionQuery>): Promise<undefined> {
+  async serve(kind: 'inline' | 'attachment', koa: RobianContext, id: number, query: z.output<typeof renditionQuery>): Promise<undefined> {
     const { ctx } = this.audio;
     const r = this.audio.parts;
-    const id = Number(koa.params.id);
     const rendition = resolveRendition(ctx.config, 'query', query.format, query.quality);
     const path = `/api/debats/${id}/${kind === 'inline' ? 'audio' : 'download'}`;
     if (this.audio.options.requireSignedUrls || query.signature !== undefined || query.expires !== undefined) {
@@ -72,6 +68,8 @@ export class Playback {
     }
     const filename = safeFileName(playable.title, id, EXTENSIONS[rendition.format]);
     const { storage } = r;
+    // a play or a download starts at the first byte; the ranges a player asks for while seeking are not counted
+    if (koa.method === 'GET' && /^(|bytes=0-\d*)$/.test(koa.get('range'))) r.library.counted(playable.file, kind === 'attachment' ? 'download' : 'stream');
     if (this.audio.options.delivery === 'redirect' && storage.url) {
       // AUDIO_DELIVERY=redirect: S3 (or the CDN) serves the bytes, Robian has checked the request
       await redirectToStorage(koa, {

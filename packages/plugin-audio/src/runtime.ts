@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DebateSchema, NotFoundError, ProblemError, type PluginContext, type PluginHealth } from '@robian/core';
+import { DebateSchema, NO_ID, NotFoundError, ProblemError, type PluginContext, type PluginHealth } from '@robian/core';
 import { BinaryLocator } from './binaries.ts';
 import { JobStore } from './jobs.ts';
 import type { AudioOptions } from './options.ts';
@@ -76,7 +76,7 @@ export class AudioRuntime {
 
   async loadDebate(id: number) {
     const debate = await this.ctx.em.findOne(DebateSchema, { id }, { disableIdentityMap: true });
-    if (!debate) throw new NotFoundError(`No debate with id ${id}.`);
+    if (!debate) throw new NotFoundError(id === NO_ID ? 'No debate has this id.' : `No debate with id ${id}.`);
     return debate;
   }
 

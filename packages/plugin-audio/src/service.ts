@@ -12,7 +12,7 @@ export interface RenditionView {
   quality: string;
   status: 'queued' | 'running' | 'ready' | 'failed' | 'cancelled';
   progress: number;
-  extraction_id: number | null;
+  extraction_id: string | null;
   file_size: number | null;
   duration_seconds: number | null;
   stream_url: string | null;
@@ -211,6 +211,15 @@ export class AudioLibrary {
       .catch((err: unknown) => this.ctx.logger.warn({ err, audio_file: file.id }, 'could not record a play'));
   }
 
+  /** Counts a play or a download of a file (the original API's `stream_count` / `download_count`). */
+  counted(file: AudioFile, what: 'stream' | 'download'): void {
+    const column = what === 'stream' ? 'stream_count' : 'download_count';
+    this.em()
+      .getConnection()
+      .execute(`update audio_file set ${column} = ${column} + 1 where id = ?`, [file.id])
+      .catch((err: unknown) => this.ctx.logger.warn({ err, audio_file: file.id }, `could not count a ${what}`));
+  }
+
   urls(debateId: number, r: Rendition): { stream_url: string; download_url: string } {
     const secret = this.ctx.config.secretKey;
     return {
@@ -239,7 +248,7 @@ export class AudioLibrary {
       const key = `${j.format}/${j.quality}`;
       const ready = views.get(key);
       if (ready) {
-        ready.extraction_id = j.id;
+        ready.extraction_id = String(j.id);
         // a re-extraction of a ready rendition is in progress: the ready file stays playable
         continue;
       }
@@ -248,7 +257,7 @@ export class AudioLibrary {
         quality: j.quality,
         status: j.status === 'completed' ? 'failed' : (j.status as RenditionView['status']),
         progress: Number(j.progress),
-        extraction_id: j.id,
+        extraction_id: String(j.id),
         file_size: null,
         duration_seconds: null,
         stream_url: null,
@@ -261,8 +270,8 @@ export class AudioLibrary {
 
   jobView(job: ExtractionJob, message?: string) {
     return {
-      extraction_id: job.id,
-      debate_id: typeof job.debate === 'number' ? job.debate : Number((job.debate as unknown as { id: number }).id),
+      extraction_id: String(job.id),
+      debate_id: String(typeof job.debate === 'number' ? job.debate : Number((job.debate as unknown as { id: number }).id)),
       format: job.format,
       quality: job.quality,
       status: job.status,

@@ -16,16 +16,21 @@ export class Streaming {
 
   register(): void {
     const { ctx } = this.audio;
-    ctx.router.route({
-      method: 'get',
-      path: '/api/debats/{id}/streaming',
-      operationId: 'getDebateStreaming',
-      summary: 'What can be played for a debate: the default rendition and every rendition with its state',
-      tags: ['audio'],
-      params: idParams,
-      responses: { 200: { description: 'Streaming information', schema: streamingView }, 404: { description: 'No such debate' } },
-      handler: (_koa, { params }) => this.streaming(params.id),
-    });
+    for (const [path, operationId, note] of [
+      ['/api/debats/{id}/streaming', 'getDebateStreaming', ''],
+      ['/api/streaming/{id}/info', 'getDebateStreamingOriginal', " (the original RobianAPI's path)"],
+    ] as const) {
+      ctx.router.route({
+        method: 'get',
+        path,
+        operationId,
+        summary: `What can be played for a debate: the default rendition and every rendition with its state${note}`,
+        tags: ['audio'],
+        params: idParams,
+        responses: { 200: { description: 'Streaming information', schema: streamingView }, 404: { description: 'No such debate' } },
+        handler: (_koa, { params }) => this.streaming(params.id),
+      });
+    }
   }
 
   async streaming(id: number) {
@@ -38,7 +43,7 @@ export class Streaming {
     const same = (v: { format: string; quality: string }) => v.format === wanted.format && v.quality === wanted.quality;
     const chosen = renditions.find((v) => same(v) && v.status === 'ready') ?? renditions.find((v) => v.status === 'ready') ?? renditions.find(same) ?? renditions[0];
     const available = chosen?.status === 'ready';
-    const status = !chosen ? 'not_started' : chosen.status === 'ready' ? 'completed' : chosen.status;
+    const status = !chosen ? 'not_started' : chosen.status;
     const message = available
       ? 'Audio available'
       : !chosen
@@ -51,15 +56,16 @@ export class Streaming {
               ? `Extraction in progress (${Math.round(chosen.progress)}%)`
               : 'Extraction queued';
     return {
-      debate_id: id,
+      debate_id: String(id),
       audio_available: available,
       stream_url: available ? chosen.stream_url : null,
       download_url: available ? chosen.download_url : null,
       file_size: available ? chosen.file_size : null,
-      duration_seconds: available ? chosen.duration_seconds : null,
+      duration_seconds: available && chosen.duration_seconds !== null ? Math.round(chosen.duration_seconds) : null,
       format: chosen?.format ?? wanted.format,
       quality: chosen?.quality ?? wanted.quality,
-      extraction_status: status,
+      extraction_status: ORIGINAL_STATUS[status],
+      rendition_status: status,
       message,
       renditions,
       live_available: liveUrl !== null,
@@ -67,3 +73,6 @@ export class Streaming {
     };
   }
 }
+
+/** Robian's rendition states in the original's words (pending | extracting | completed | error; null: never requested). */
+export const ORIGINAL_STATUS = { not_started: null, queued: 'pending', running: 'extracting', ready: 'completed', failed: 'error', cancelled: 'error' } as const;

@@ -1,4 +1,4 @@
-import { ValidationError, z, type RobianConfig } from '@robian/core';
+import { ValidationError, audioFileView, z, type RobianConfig } from '@robian/core';
 import { PRIORITIES, type Priority } from './jobs.ts';
 import { FORMATS, QUALITIES, defaultQuality, normaliseQuality, type AudioFormat, type Rendition } from './renditions.ts';
 
@@ -15,6 +15,7 @@ export const renditionQuery = z.object({
 });
 
 export const extractBody = z.object({
+  debate_id: z.union([z.string().max(64), z.number()]).optional().meta({ description: "The original's body named the debate again; the path's id is the one used" }),
   format: formatSchema.optional(),
   quality: z.string().max(16).optional(),
   priority: z.enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]]).default('normal'),
@@ -24,8 +25,8 @@ export const cancelQuery = z.object({ format: formatSchema.optional(), quality: 
 
 export const jobView = z
   .object({
-    extraction_id: z.number(),
-    debate_id: z.number(),
+    extraction_id: z.string(),
+    debate_id: z.string(),
     format: z.string(),
     quality: z.string(),
     status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
@@ -36,6 +37,7 @@ export const jobView = z
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
+    audio_file: audioFileView.nullable().optional().meta({ description: 'GET /api/streaming/{id}/status: the audio file once the extraction completed' }),
   })
   .meta({ id: 'ExtractionJob' });
 
@@ -45,7 +47,7 @@ export const renditionView = z
     quality: z.string(),
     status: z.enum(['queued', 'running', 'ready', 'failed', 'cancelled']),
     progress: z.number(),
-    extraction_id: z.number().nullable(),
+    extraction_id: z.string().nullable(),
     file_size: z.number().nullable(),
     duration_seconds: z.number().nullable(),
     stream_url: z.string().nullable(),
@@ -56,7 +58,7 @@ export const renditionView = z
 
 export const streamingView = z
   .object({
-    debate_id: z.number(),
+    debate_id: z.string(),
     audio_available: z.boolean(),
     stream_url: z.string().nullable(),
     download_url: z.string().nullable(),
@@ -64,7 +66,8 @@ export const streamingView = z
     duration_seconds: z.number().nullable(),
     format: z.string(),
     quality: z.string(),
-    extraction_status: z.string(),
+    extraction_status: z.enum(['pending', 'extracting', 'completed', 'error']).nullable().meta({ description: "The default rendition's state in the original's words; null when never requested" }),
+    rendition_status: z.enum(['not_started', 'queued', 'running', 'ready', 'failed', 'cancelled']).meta({ description: "Robian's state of the same rendition" }),
     message: z.string(),
     renditions: z.array(renditionView),
     live_available: z.boolean().meta({ description: 'true while the sitting is on air and its source has a live stream: GET live_url (audio-only HLS)' }),

@@ -60,7 +60,7 @@ type CollectionView = z.output<typeof collectionView>;
 
 function toCollectionView(c: ListenerCollection, count: number, viewer: string | undefined): CollectionView {
   return {
-    id: c.id,
+    id: String(c.id),
     name: c.name,
     description: c.description ?? null,
     color: c.color ?? null,
@@ -75,7 +75,7 @@ function toCollectionView(c: ListenerCollection, count: number, viewer: string |
 }
 
 function toProgressView(p: ListenerProgress): z.output<typeof progressView> {
-  return { debate_id: (p.debate as unknown as { id: number }).id, position_seconds: Number(p.positionSeconds), rendition: p.rendition ?? null, updated_at: iso(p.updatedAt) };
+  return { debate_id: String((p.debate as unknown as { id: number }).id), position_seconds: Number(p.positionSeconds), rendition: p.rendition ?? null, updated_at: iso(p.updatedAt) };
 }
 
 /** Collections, favorites and resume positions of a listener account. */
@@ -391,7 +391,7 @@ export class Library {
 
     const favoriteTags = ['listeners: favorites'];
     const favoriteOut = (f: ListenerFavorite) => ({
-      debate_id: (f.debate as unknown as { id: number }).id,
+      debate_id: String((f.debate as unknown as { id: number }).id),
       note: f.note ?? null,
       tags: f.tags ?? [],
       created_at: iso(f.createdAt),

@@ -1,4 +1,4 @@
-import { canonicalInt, dateInput, debateView, z } from '@robian/core';
+import { canonicalInt, dateInput, debateView, idInput, z } from '@robian/core';
 
 const DEVICE_NAME = z.string().trim().min(1).max(100);
 
@@ -79,13 +79,13 @@ export const collectionAddBody = z
   .strict()
   .meta({ id: 'CollectionAdd' });
 export const collectionOrderBody = z
-  .object({ debate_ids: z.array(z.number().int().positive().max(2 ** 31 - 1)).max(10_000) })
+  .object({ debate_ids: z.array(idInput).max(10_000) })
   .strict()
   .meta({ id: 'CollectionOrder', description: 'Every debate of the collection, in the wanted order' });
 
 export const collectionView = z
   .object({
-    id: z.number().int(),
+    id: z.string(),
     name: z.string(),
     description: z.string().nullable(),
     color: z.string().nullable(),
@@ -110,7 +110,7 @@ export const favoriteBody = z
   .strict()
   .meta({ id: 'FavoriteInput' });
 export const favoriteView = z
-  .object({ debate_id: z.number().int(), note: z.string().nullable(), tags: z.array(z.string()), created_at: z.string(), updated_at: z.string(), debate: debateView })
+  .object({ debate_id: z.string(), note: z.string().nullable(), tags: z.array(z.string()), created_at: z.string(), updated_at: z.string(), debate: debateView })
   .meta({ id: 'Favorite' });
 export const pageQuery = z.object({
   page: canonicalInt(1, 1_000_000).default(1),
@@ -135,7 +135,7 @@ export const progressBody = z
   .meta({ id: 'ProgressInput' });
 export const progressView = z
   .object({
-    debate_id: z.number().int(),
+    debate_id: z.string(),
     position_seconds: z.number(),
     rendition: z.string().nullable(),
     updated_at: z.string(),

@@ -23,11 +23,11 @@ function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z
   for (const p of view.agenda_points.slice(0, 50)) if (out.filter((h) => h.field === 'agenda_points').length < 3) add('agenda_points', p, 240);
   for (const k of view.keywords) add('keywords', k);
   for (const t of view.tags) add('tags', t);
-  if (view.commission) {
-    add('commission', view.commission.name);
-    if (!out.some((h) => h.field === 'commission')) add('commission', view.commission.short_name);
+  if (view.committee) {
+    add('commission', view.committee.name);
+    if (!out.some((h) => h.field === 'commission')) add('commission', view.committee.short_name);
   }
-  for (const s of view.speakers) add('speakers', s.full_name);
+  for (const name of view.speakers) add('speakers', name);
   return out;
 }
 
@@ -88,7 +88,7 @@ export class DebateSearch {
         const compiled = ranked ? (dialect === 'postgresql' ? toTsQuery(parsed) : toFts5Query(parsed)) : '';
         const { q: _q, prefix: _p, ...rest } = query;
         const key = `search:${stableKey({ ...rest, compiled } as Record<string, unknown>)}`;
-        const body = await cache.wrap(key, async () => {
+        const body = await cache.wrapJson(key, async () => {
           const stop = duration.startTimer({ mode: ranked ? 'fulltext' : 'browse' });
           const manager = em();
           const result = await runSearch(manager, dialect, {
@@ -132,7 +132,7 @@ export class DebateSearch {
                 .filter((f) => commissions.has(f.value))
                 .map((f) => {
                   const c = commissions.get(f.value)!;
-                  return { id: c.id, external_id: c.externalId, name: c.name, short_name: c.shortName ?? null, slug: c.slug, count: f.count };
+                  return { id: String(c.id), external_id: c.externalId, name: c.name, short_name: c.shortName ?? null, slug: c.slug, count: f.count };
                 }),
               types: result.facets.types,
               years: result.facets.years,
@@ -140,7 +140,8 @@ export class DebateSearch {
           };
         });
         // the cached body may have been computed for an equivalent spelling: describe this request's own
-        return { ...body, query: describeQuery(raw, parsed, ranked) };
+        // kept as bytes with a strong ETag; a client's refresh with If-None-Match gets a 304
+        return body!.withFields({ query: describeQuery(raw, parsed, ranked) });
       },
     });
   }

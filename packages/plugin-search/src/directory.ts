@@ -5,7 +5,7 @@ import { commissionList, debatesOfCommission, debatesOfDeputy, deputyList, nameP
 
 /** A committee of a list, with its number of debates. */
 export const commissionRow = (r: Record<string, unknown>) => ({
-  id: Number(r.id),
+  id: String(r.id),
   external_id: String(r.external_id),
   name: String(r.name),
   short_name: (r.short_name as string | null) ?? null,
@@ -17,7 +17,7 @@ export const commissionRow = (r: Record<string, unknown>) => ({
 
 /** A deputy of a list, with the number of debates they spoke in. */
 export const deputyRow = (r: Record<string, unknown>) => ({
-  id: Number(r.id),
+  id: String(r.id),
   external_id: String(r.external_id),
   full_name: String(r.full_name),
   first_name: String(r.first_name),
@@ -89,7 +89,7 @@ export class Directory {
         query: namedListQuery,
         responses: { 200: { description: r.list.description, schema: r.list.schema } },
         handler: async (_koa, { query }) =>
-          cache.wrap(`${r.segment}:${stableKey(query as Record<string, unknown>)}`, async () => {
+          cache.wrapJson(`${r.segment}:${stableKey(query as Record<string, unknown>)}`, async () => {
             const { rows, total } = await this.list(r.kind, query);
             return { [r.segment]: rows.map(r.row), ...pageOf(total, query.page, query.per_page, rows.length) };
           }),
@@ -106,7 +106,7 @@ export class Directory {
         query: debateListQuery,
         responses: { 200: { description: r.debates.description, schema: r.debates.schema }, 404: notFoundWithSuggestions },
         handler: async (_koa, { params, query }) =>
-          cache.wrap(`${r.one}:${encodeURIComponent(params.name)}:${stableKey(query as Record<string, unknown>)}`, async () => {
+          cache.wrapJson(`${r.one}:${encodeURIComponent(params.name)}:${stableKey(query as Record<string, unknown>)}`, async () => {
             const { row, ...rest } = await this.debatesOf(r.kind, params.name, query);
             return { [r.one]: r.row(row), ...rest };
           }),

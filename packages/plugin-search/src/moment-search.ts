@@ -183,7 +183,7 @@ export class MomentSearch {
         const compiled = ranked ? (dialect === 'postgresql' ? toMomentTsQuery(parsed) : toMomentFts5Query(parsed)) : '';
         const { q: _q, prefix: _p, sort_by: _sb, sort_order: _so, ...rest } = query;
         const key = `moments:${stableKey({ ...rest, compiled } as Record<string, unknown>)}`;
-        const body = await cache.wrap(key, async () => {
+        const body = await cache.wrapJson(key, async () => {
           const em = this.index.em();
           const result = await runMomentSearch(
             em,
@@ -219,7 +219,8 @@ export class MomentSearch {
             },
           };
         });
-        return { ...body, query: describeQuery(raw, parsed, ranked) };
+        // kept as bytes with a strong ETag; a client's refresh with If-None-Match gets a 304
+        return body!.withFields({ query: describeQuery(raw, parsed, ranked) });
       },
     });
   }

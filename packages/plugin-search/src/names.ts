@@ -12,7 +12,7 @@ import { normalizeText } from './query.ts';
 export type NameKind = 'commission' | 'deputy';
 
 export interface Suggestion {
-  id: number;
+  id: string;
   external_id: string;
   name: string;
   slug: string;
@@ -99,7 +99,7 @@ async function rankWithTrigrams(em: EntityManager, kind: NameKind, input: string
 
 export async function suggest(em: EntityManager, dialect: Dialect, kind: NameKind, input: string, list?: Candidate[]): Promise<Suggestion[]> {
   const found = dialect === 'postgresql' ? await rankWithTrigrams(em, kind, input) : rankInJs(input, list ?? (await candidates(em, kind)));
-  return found.map((c) => ({ id: c.id, external_id: c.external_id, name: c.name, slug: c.slug, href: hrefOf(kind, c.external_id) }));
+  return found.map((c) => ({ id: String(c.id), external_id: c.external_id, name: c.name, slug: c.slug, href: hrefOf(kind, c.external_id) }));
 }
 
 /** The id a `{name}` stands for (core's `resolveNamed`, as `/api/debats/?commission=`); throws a 404 problem with suggestions when none. */

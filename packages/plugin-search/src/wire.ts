@@ -72,7 +72,7 @@ export const searchHit = debateView
   .meta({ id: 'SearchHit' });
 
 const facetCommission = z
-  .object({ id: z.number().int(), external_id: z.string(), name: z.string(), short_name: z.string().nullable(), slug: z.string(), count: z.number().int() })
+  .object({ id: z.string(), external_id: z.string(), name: z.string(), short_name: z.string().nullable(), slug: z.string(), count: z.number().int() })
   .meta({ id: 'SearchFacetCommission' });
 
 export const searchQueryInfo = z
@@ -139,7 +139,7 @@ export const notFoundWithSuggestions = {
       status: z.number().int(),
       detail: z.string().optional(),
       request_id: z.string().optional(),
-      suggestions: z.array(z.object({ id: z.number(), external_id: z.string(), name: z.string(), slug: z.string(), href: z.string() })),
+      suggestions: z.array(z.object({ id: z.string(), external_id: z.string(), name: z.string(), slug: z.string(), href: z.string() })),
     })
     .meta({ id: 'NameNotFound' }),
 };

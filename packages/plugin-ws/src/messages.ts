@@ -36,10 +36,9 @@ export const EXTRACTION_TYPES: Partial<Record<EventName, string>> = {
 const LIVE = 'en_cours';
 const ENDED = new Set(['termine', 'disponible']);
 
-const debateId = (debate: Record<string, unknown> | undefined): number | string | undefined => {
-  const id = debate?.id;
-  return typeof id === 'number' || typeof id === 'string' ? id : undefined;
-};
+// ids are strings on the wire, as everywhere in Robian's API (the bus carries the database's numbers)
+const wire = (id: unknown): string | undefined => (typeof id === 'number' || typeof id === 'string' ? String(id) : undefined);
+const debateId = (debate: Record<string, unknown> | undefined): string | undefined => wire(debate?.id);
 
 /**
  * Maps an event of the core bus to what clients receive. Unknown events map to nothing, so a
@@ -71,8 +70,8 @@ export function publicationsFor(name: EventName, payload: unknown, instance: str
     }
     case 'debate.deleted': {
       const { id, debate } = payload as RobianEvents['debate.deleted'];
-      const data: Record<string, unknown> = { id, ...(debate && typeof debate.title === 'string' ? { title: debate.title } : {}) };
-      return both('debate_deleted', id, data);
+      const data: Record<string, unknown> = { id: wire(id), ...(debate && typeof debate.title === 'string' ? { title: debate.title } : {}) };
+      return both('debate_deleted', wire(id), data);
     }
     case 'system.status': {
       const p = payload as RobianEvents['system.status'];
@@ -81,9 +80,10 @@ export function publicationsFor(name: EventName, payload: unknown, instance: str
     default: {
       const type = EXTRACTION_TYPES[name];
       if (!type) return [];
-      const p = payload as ExtractionEvent;
+      const event = payload as ExtractionEvent;
+      const p = { ...event, debate_id: wire(event.debate_id), extraction_id: wire(event.extraction_id) };
       const out: Publication[] = [{ channel: 'extractions', type, data: p }];
-      if (p.debate_id !== undefined && p.debate_id !== null) out.push({ channel: debateChannel(p.debate_id), type, data: p });
+      if (p.debate_id !== undefined) out.push({ channel: debateChannel(p.debate_id), type, data: p });
       return out;
     }
   }
