@@ -13,7 +13,7 @@ it('serves Robian under /robian and the host application elsewhere', async () =>
     assert.equal(list.status, 200);
     assert.deepEqual(await list.json(), { debates: [], total: 0, page: 1, per_page: 5, has_next: false, has_prev: false });
     const health = await fetch(`${base}/robian/health`);
-    assert.equal(((await health.json()) as { status: string }).status, 'ok');
+    assert.equal(((await health.json()) as { status: string }).status, 'healthy');
     const missing = await fetch(`${base}/robian/nope`);
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.get('content-type'), 'application/problem+json');

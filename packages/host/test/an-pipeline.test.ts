@@ -150,7 +150,7 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
       await an.goLive({ flux: '7', mediaUid: B.uid, meetingId: B.meetingId! });
       for (const inbox of [io.inbox, ws.inbox]) {
         const started = await inbox.type('debate_started', channel, 30_000);
-        assert.equal(started.data.debate_id, d.id);
+        assert.equal(started.data.debate_id, String(d.id));
         assert.equal(started.data.status, 'en_cours');
       }
       assert.equal((await debateOf(B.meetingId!))!.status, 'en_cours');
@@ -176,7 +176,7 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
       assert.equal(running.length, 1, 'one relay for both listeners');
       assert.equal(running[0]!.listeners, 2);
       assert.equal(running[0]!.codec, 'copy');
-      assert.deepEqual(running[0]!.debate_ids, [d.id]);
+      assert.deepEqual(running[0]!.debate_ids, [Number(d.id)]);
       const pid = running[0]!.pid!;
       assert.ok(pid > 0);
       // they leave: the relay stops after the grace period, its FFmpeg with it

@@ -37,7 +37,7 @@ for (const mode of STORAGE_MODES) {
         json: { title: 'Séance publique : réforme des retraites', type: 'seance_publique', status: 'termine', date: '2025-06-05T19:30:00Z', video_url: `${media.url}/slow/media/master.m3u8` },
       });
       assert.equal(created.status, 201);
-      const { id } = (await created.json()) as { id: number };
+      const { id } = (await created.json()) as { id: string };
       const channel = `debate:${id}`;
       assert.equal((await io.subscribe(channel)).type, 'subscribed');
       assert.equal((await io.subscribe('extractions')).type, 'subscribed');

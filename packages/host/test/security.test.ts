@@ -133,6 +133,7 @@ describe('strict routes', () => {
     assert.equal(isStrictRoute('POST', '/api/auth/device'), true);
     assert.equal(isStrictRoute('POST', '/api/auth/link/redeem'), true);
     assert.equal(isStrictRoute('POST', '/api/debats/12/extract'), true);
+    assert.equal(isStrictRoute('POST', '/api/streaming/12/extract'), true, "the original's path of the same route");
     assert.equal(isStrictRoute('GET', '/api/debats/12'), false);
     assert.equal(isStrictRoute('GET', '/api/me'), false);
     assert.equal(isStrictRoute('POST', '/api/collections/'), false);

@@ -84,7 +84,7 @@ for (const mode of STORAGE_MODES) {
       assert.equal(list.length, 25, 'the debates cache was invalidated');
       assert.equal(events.length, 1);
       assert.equal(events[0]!.source, 'assemblee-nationale');
-      assert.deepEqual([...events[0]!.changedDebateIds].sort(), list.map((d) => d.id).sort());
+      assert.deepEqual([...events[0]!.changedDebateIds].map(String).sort(), list.map((d) => d.id).sort());
     });
 
     it('a second import updates nothing and never duplicates', async () => {
@@ -98,8 +98,8 @@ for (const mode of STORAGE_MODES) {
       const finances = await byUid('RUANR5L17S2025IDC456067');
       assert.ok(finances);
       assert.equal(finances.type, 'commission');
-      assert.equal(finances.commission?.external_id, 'PO59048');
-      assert.equal(finances.commission?.short_name, 'Finances');
+      assert.equal(finances.committee?.external_id, 'PO59048');
+      assert.equal(finances.committee?.short_name, 'Finances');
       assert.equal(finances.source, 'assemblee-nationale');
       assert.deepEqual(finances.speakers, [], '75 participants listed, none of them a speaker');
       const seance = await byUid('RUANR5L17S2025IDS29505');
@@ -107,7 +107,7 @@ for (const mode of STORAGE_MODES) {
       assert.equal(seance?.type, 'seance_publique');
       assert.equal(seance?.start_time, '2025-06-05T19:30:00.000Z');
       const ge = await byUid('RUANR5L17S2025IDFL456633');
-      assert.equal(ge?.commission?.kind, 'groupe_etudes');
+      assert.equal(ge?.committee?.kind, 'groupe_etudes');
       assert.equal(ge?.type, 'audition');
       const stats = (await (await host.request('/api/stats')).json()) as { total_commissions: number; total_deputies: number };
       assert.equal(stats.total_commissions, 13);
@@ -169,7 +169,7 @@ for (const mode of STORAGE_MODES) {
       const em = host.robian.kernel.orm.em.fork() as unknown as EntityManager;
       await em.nativeUpdate(DebateSchema, { externalId: 'RUANR5L17S2025IDS29502' }, { sourceUrl: 'https://videos.assemblee-nationale.fr/video.1_abcdef.x', hasAudio: true });
       await em.nativeUpdate(DebateSchema, { externalId: 'RUANR5L17S2025IDS29504' }, { status: 'disponible' });
-      const removedId = (await byUid('RUANR5L17S2025IDS29503'))!.id;
+      const removedId = Number((await byUid('RUANR5L17S2025IDS29503'))!.id);
       const result = await run(dir);
       assert.equal(result.report.debates.removed, 1);
       assert.deepEqual(result.removedDebateIds, [removedId]);
@@ -362,7 +362,7 @@ describe('the AMO and the Agenda imported separately, as the AN publishes them',
       assert.deepEqual(second.report.problems.filter((p) => p.severity === 'warning'), [], 'the committees are known from the first import');
       assert.ok(second.report.problems.some((p) => p.uid === 'RUSNR5L17S2025IDS29593' && /Sénat/.test(p.reason)), 'the Sénat sitting is found without its organe');
       const list = ((await (await host.request('/api/debats/?per_page=100')).json()) as { debates: DebateView[] }).debates;
-      assert.equal(list.find((d) => d.external_id === 'RUANR5L17S2025IDC456067')?.commission?.short_name, 'Finances');
+      assert.equal(list.find((d) => d.external_id === 'RUANR5L17S2025IDC456067')?.committee?.short_name, 'Finances');
       assert.equal(list.filter((d) => d.commission).length, 19, '18 committee réunions and the groupe d’études');
     } finally {
       await host.close();

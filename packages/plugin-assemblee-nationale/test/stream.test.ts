@@ -98,7 +98,7 @@ describe('an aggregated export imported as a stream (records written by the proj
       assert.equal(second.report.deputies.unchanged, 2);
       const list = (await (await host.request('/api/debats/?per_page=2&sort_by=date&sort_order=asc')).json()) as { total: number; debates: DebateView[] };
       assert.equal(list.total, COUNT - 1);
-      assert.equal(list.debates[0]!.commission?.short_name, 'Essais');
+      assert.equal(list.debates[0]!.committee?.short_name, 'Essais');
       assert.equal(list.debates[0]!.type, 'commission');
       assert.equal(list.debates[1]!.type, 'audition');
       assert.deepEqual(list.debates[1]!.speakers, [], 'participants are attendance');

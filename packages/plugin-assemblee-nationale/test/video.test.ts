@@ -116,7 +116,7 @@ for (const mode of STORAGE_MODES) {
       assert.equal(debate.chapters.length, 26);
       assert.equal(debate.chapters.find((c) => c.speaker_external_id === 'PA720560')?.title, 'Mme Perrine Goulet');
       assert.equal(debate.speakers.length, 43);
-      const goulet = debate.speakers.find((s) => s.external_id === 'PA720560');
+      const goulet = debate.deputies.find((s) => s.external_id === 'PA720560');
       assert.equal(goulet?.political_group_short, 'Dem', 'a known deputy is linked, not duplicated');
       assert.equal(debate.title.startsWith('3e séance'), true, 'the agenda title is kept');
       // linking again changes nothing and creates nobody
@@ -138,7 +138,8 @@ for (const mode of STORAGE_MODES) {
         assert.equal(result.created, true);
         assert.equal(result.debate.external_id, 'RUANR5L17S2027IDS30927');
         assert.equal(result.debate.type, 'seance_publique');
-        assert.equal(result.debate.date, '2026-10-06T19:15:05.000Z');
+        assert.equal(result.debate.date, '2026-10-06');
+        assert.equal(result.debate.date_time, '2026-10-06T19:15:05.000Z');
         assert.match(result.debate.title, /^2ème séance : Réponse intégrale/);
       } finally {
         meeting = MEETING;

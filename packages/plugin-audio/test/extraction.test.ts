@@ -43,7 +43,7 @@ for (const mode of STORAGE_MODES) {
       // read (and cache) the debate and a list before: the audio must invalidate both
       assert.equal(((await (await host.request(`/api/debats/${id}`)).json()) as { has_audio: boolean }).has_audio, false);
       const listBefore = (await (await host.request('/api/debats/?has_audio=true&per_page=100')).json()) as { items?: { id: number }[]; debates?: { id: number }[] };
-      assert.ok(!JSON.stringify(listBefore).includes(`"id":${id},`));
+      assert.ok(!JSON.stringify(listBefore).includes(`"id":"${id}"`));
       const first = await extract(host, id, { format: 'mp3', quality: '64k' });
       assert.equal(first.status, 202);
       assert.equal(first.job.status, 'queued');
@@ -157,7 +157,8 @@ for (const mode of STORAGE_MODES) {
       assert.equal(failed.length, 2);
       const s = await streaming(host, missing);
       assert.equal(s.audio_available, false);
-      assert.equal(s.extraction_status, 'failed');
+      assert.equal(s.extraction_status, 'error', "the original's word");
+      assert.equal(s.rendition_status, 'failed');
     });
 
     it('refuses a host outside the allow-list with 422 naming it, before any job exists', async () => {

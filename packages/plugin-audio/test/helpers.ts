@@ -165,7 +165,8 @@ export function testSourcePlugin(mediaBase: () => string) {
 export async function createDebate(host: HostClient, fields: Record<string, unknown>): Promise<number> {
   const res = await host.request('/api/debats/', { method: 'POST', admin: true, json: { title: 'Séance publique : « l’écologie » 1/2', date: '2026-11-20', ...fields } });
   if (res.status !== 201 && res.status !== 200) throw new Error(`create debate: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: number }).id;
+  // the wire id is a string; the tests compare it with the bus events' and the database's numbers
+  return Number(((await res.json()) as { id: string }).id);
 }
 
 export interface Job {
@@ -190,7 +191,8 @@ export interface Streaming {
   quality: string;
   stream_url: string | null;
   download_url: string | null;
-  extraction_status: string;
+  extraction_status: string | null;
+  rendition_status: string;
   renditions: { format: string; quality: string; status: string; progress: number; stream_url: string | null; download_url: string | null; error: string | null; duration_seconds: number | null; file_size: number | null }[];
 }
 

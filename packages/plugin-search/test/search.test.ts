@@ -16,8 +16,10 @@ interface Hit {
   title: string;
   score: number | null;
   highlights: { field: string; snippet: string }[];
-  commission: { name: string } | null;
-  speakers: { full_name: string }[];
+  commission: string | null;
+  committee: { name: string } | null;
+  speakers: string[];
+  deputies: { full_name: string }[];
 }
 interface SearchBody {
   debates: Hit[];
@@ -338,8 +340,10 @@ for (const mode of STORAGE_MODES) {
       const body = await search({ q: 'retraités' });
       const t6 = body.debates.find((d) => d.external_id === 'T6')!;
       assert.equal(t6.title, 'Les retraités agricoles et la revalorisation des pensions');
-      assert.equal(t6.commission?.name, 'Commission des affaires sociales');
-      assert.deepEqual(t6.speakers.map((s) => s.full_name), ['Hélène Côté']);
+      assert.equal(t6.commission, 'Commission des affaires sociales');
+      assert.equal(t6.committee?.name, 'Commission des affaires sociales');
+      assert.deepEqual(t6.speakers, ['Hélène Côté']);
+      assert.deepEqual(t6.deputies.map((s) => s.full_name), ['Hélène Côté']);
       assert.deepEqual(t6.highlights, [{ field: 'title', snippet: 'Les <mark>retraités</mark> agricoles et la revalorisation des pensions' }]);
       const t1 = body.debates.find((d) => d.external_id === 'T1')!;
       assert.deepEqual(

@@ -26,7 +26,7 @@ describe('bus events → messages', () => {
         ['debate_created', 'debate:7'],
       ],
     );
-    assert.deepEqual(publicationsFor('debate.deleted', { id: 7, debate: debate('termine') }, 'i')[1], { channel: 'debate:7', type: 'debate_deleted', data: { id: 7, title: 'Séance' } });
+    assert.deepEqual(publicationsFor('debate.deleted', { id: 7, debate: debate('termine') }, 'i')[1], { channel: 'debate:7', type: 'debate_deleted', data: { id: '7', title: 'Séance' } }, 'ids are strings on the wire');
   });
 
   it('adds debate_started and debate_ended on the status transitions, and only on them', () => {
@@ -42,7 +42,7 @@ describe('bus events → messages', () => {
     assert.deepEqual(types('disponible', 'termine'), ['debate_updated']);
     assert.deepEqual(types('en_cours'), ['debate_updated']);
     const started = publicationsFor('debate.updated', { debate: debate('en_cours'), previousStatus: 'programme' }, 'i').find((p) => p.type === 'debate_started')!;
-    assert.deepEqual(started.data, { debate_id: 7, status: 'en_cours', previous_status: 'programme', debate: debate('en_cours') });
+    assert.deepEqual(started.data, { debate_id: '7', status: 'en_cours', previous_status: 'programme', debate: debate('en_cours') });
   });
 
   it('maps extraction events to extractions and debate:{debate_id}, system status to system, nothing else', () => {
@@ -50,8 +50,8 @@ describe('bus events → messages', () => {
     assert.deepEqual(
       publicationsFor('extraction.failed', job, 'i').map((p) => [p.type, p.channel, p.data]),
       [
-        ['extraction_failed', 'extractions', job],
-        ['extraction_failed', 'debate:9', job],
+        ['extraction_failed', 'extractions', { ...job, extraction_id: '3', debate_id: '9' }],
+        ['extraction_failed', 'debate:9', { ...job, extraction_id: '3', debate_id: '9' }],
       ],
     );
     assert.deepEqual(publicationsFor('system.status', { status: 'ready' }, 'host-1'), [{ channel: 'system', type: 'system_status', data: { status: 'ready', instance: 'host-1' } }]);
