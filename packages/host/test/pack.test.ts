@@ -93,7 +93,7 @@ console.log(JSON.stringify({ health: health.status, total: list.total, hi, playe
     );
     const { stdout } = await run(process.execPath, ['check.mjs', join(work, 'data')], { cwd: project });
     // the web player comes built inside the tarballs: its page names a script the host serves
-    assert.deepEqual(JSON.parse(stdout.trim()), { health: 'ok', total: 0, hi: { hello: 'world' }, player: 200 });
+    assert.deepEqual(JSON.parse(stdout.trim()), { health: 'healthy', total: 0, hi: { hello: 'world' }, player: 200 });
     const cli = await run(join(project, 'node_modules', '.bin', 'robian'), ['db', 'check'], { cwd: project, env: { ...process.env, DATA_DIR: join(work, 'data2'), LOG_LEVEL: 'silent' } }).catch(
       (e: { stdout: string; code: number }) => e,
     );
