@@ -75,6 +75,17 @@ export const audioFileView = z
   })
   .meta({ id: 'AudioFile' });
 
+export const feedLinksView = z
+  .object({
+    all: z.string().meta({ example: '/feeds/debats.xml' }),
+    committee: z.string().nullable().meta({ example: '/feeds/commissions/finances.xml' }),
+    deputies: z.array(z.string()).meta({ example: ['/feeds/deputes/eric-coquerel.xml'] }),
+  })
+  .meta({
+    id: 'FeedLinks',
+    description: "The podcast feeds this debate is an episode of (@robian/plugin-podcast; they answer 404 on a host without it): the catalogue's, its committee's, its speakers'",
+  });
+
 export const debateView = z
   .object({
     id: z.string(),
@@ -112,6 +123,7 @@ export const debateView = z
     view_count: z.number().int(),
     download_count: z.number().int(),
     audio_files: z.array(audioFileView),
+    feeds: feedLinksView,
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -299,6 +311,11 @@ export function debateViewOf(d: DebateFields, commission: Commission | null, spe
     view_count: d.viewCount,
     download_count: files.reduce((n, f) => n + f.download_count, 0),
     audio_files: files,
+    feeds: {
+      all: '/feeds/debats.xml',
+      committee: committee ? `/feeds/commissions/${encodeURIComponent(committee.slug)}.xml` : null,
+      deputies: deputies.map((p) => `/feeds/deputes/${encodeURIComponent(p.slug)}.xml`),
+    },
     created_at: iso(d.createdAt)!,
     updated_at: iso(d.updatedAt)!,
   };

@@ -265,6 +265,21 @@ for (const mode of STORAGE_MODES) {
       assert.equal((await fetch(`${host.url}/feeds/collections/${cid}.xml`)).status, 200, 'a public collection needs no token');
     });
 
+    it("links a debate's view to the feeds it is an episode of: the catalogue's, its committee's, its speakers'", async () => {
+      const view = (await (await host.request(`/api/debats/${ids[0]}`)).json()) as { feeds: { all: string; committee: string | null; deputies: string[] } };
+      assert.equal(view.feeds.all, '/feeds/debats.xml');
+      assert.equal(view.feeds.committee, '/feeds/commissions/finances-test.xml');
+      assert.deepEqual(view.feeds.deputies, ['/feeds/deputes/eric-coquerel.xml']);
+      for (const path of [view.feeds.committee!, view.feeds.deputies[0]!]) {
+        const f = await feed(host, path);
+        assert.equal(f.res.status, 200, path);
+        assert.ok(f.parsed!.items.some((i) => i.title === TITLE), `${path} has the debate as an episode`);
+      }
+      const bare = (await (await host.request(`/api/debats/${ids[2]}`)).json()) as { feeds: { committee: string | null; deputies: string[] } };
+      assert.equal(bare.feeds.committee, null);
+      assert.deepEqual(bare.feeds.deputies, []);
+    });
+
     it('exports the committees as OPML and draws its artwork at 1400 px', async () => {
       const opml = await (await fetch(`${host.url}/feeds/commissions.opml`)).text();
       assert.match(opml, /<opml version="2.0">/);
