@@ -492,17 +492,20 @@ export class CacheNamespace {
    * sent as stored bytes. `undefined` from `compute` (nothing to answer) is not stored.
    */
   async wrapJson(key: string, compute: () => Promise<unknown>, ttlSeconds = this.ttlSeconds): Promise<JsonBody | undefined> {
-    const stored = await this.wrap(
+    // memory keeps the JsonBody itself (its bytes are encoded once); Redis its toJSON(), revived on a read
+    const stored = await this.wrap<JsonBody | { json: string; etag: string } | undefined>(
       key,
       async () => {
         const value = await compute();
-        if (value === undefined) return undefined;
-        const body = JsonBody.of(value);
-        return { json: body.json, etag: body.etag };
+        return value === undefined ? undefined : JsonBody.of(value);
       },
       ttlSeconds,
     );
-    return stored === undefined ? undefined : JsonBody.revive(stored);
+    if (stored === undefined || stored instanceof JsonBody) return stored;
+    // from Redis: memory keeps the revived body from now on (if nothing replaced the entry meanwhile)
+    const body = JsonBody.revive(stored);
+    if (this.#l1.get(key) === stored) this.#l1.set(key, body, ttlSeconds * 1000);
+    return body;
   }
 
   /** Drops every entry of the namespace, on this instance and on every instance sharing the Redis. */

@@ -334,7 +334,7 @@ export class PluginRouter {
         } else {
           ctx.status = status;
           ctx.type = 'application/json; charset=utf-8';
-          ctx.body = result.json;
+          ctx.body = result.bytes;
         }
       } else if (result !== undefined) {
         ctx.status = status;
