@@ -6,6 +6,7 @@ export * from './services.ts';
 export * from './entities.ts';
 export * from './db.ts';
 export * from './cache.ts';
+export * from './cache-key.ts';
 export * from './cache-generations.ts';
 export * from './http.ts';
 export * from './input.ts';

@@ -1,9 +1,9 @@
-import { CommissionSchema, loadDebateViews, type Commission, type EntityManager, type z, type debateView } from '@robian/core';
+import { cacheKeyOf, CommissionSchema, loadDebateViews, type Commission, type EntityManager, type z, type debateView } from '@robian/core';
 import { runSearch, type SearchFilters } from './engine.ts';
 import { hasTerms, highlight, parseQuery, termMatcher, toFts5Query, toTsQuery, type ParsedQuery } from './query.ts';
 import type { MomentSearch } from './moment-search.ts';
 import type { SearchIndex } from './search-index.ts';
-import { HIGHLIGHT_FIELDS, describeQuery, pageOf, searchQuery, searchResponse, stableKey, type searchHighlight } from './wire.ts';
+import { HIGHLIGHT_FIELDS, describeQuery, pageOf, searchQuery, searchResponse, type searchHighlight } from './wire.ts';
 
 function filtersOf(q: SearchFilters): SearchFilters {
   return { type: q.type, status: q.status, commission: q.commission, depute: q.depute, date_start: q.date_start, date_end: q.date_end, has_audio: q.has_audio };
@@ -87,7 +87,7 @@ export class DebateSearch {
         // the compiled query (not the raw text) is the cache key: "Réforme" and "reforme " share an entry
         const compiled = ranked ? (dialect === 'postgresql' ? toTsQuery(parsed) : toFts5Query(parsed)) : '';
         const { q: _q, prefix: _p, ...rest } = query;
-        const key = `search:${stableKey({ ...rest, compiled } as Record<string, unknown>)}`;
+        const key = `search:${cacheKeyOf({ ...rest, compiled } as Record<string, unknown>)}`;
         const body = await cache.wrapJson(key, async () => {
           const stop = duration.startTimer({ mode: ranked ? 'fulltext' : 'browse' });
           const manager = em();

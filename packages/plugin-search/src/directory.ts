@@ -1,7 +1,7 @@
-import { debateFilter, debateListQuery, debateOrder, loadDebatePage, slugify, type DebateListQuery, type z } from '@robian/core';
+import { cacheKeyOf, debateFilter, debateListQuery, debateOrder, loadDebatePage, slugify, type DebateListQuery, type z } from '@robian/core';
 import { resolveName, type NameKind } from './names.ts';
 import type { SearchIndex } from './search-index.ts';
-import { commissionList, debatesOfCommission, debatesOfDeputy, deputyList, nameParams, namedListQuery, notFoundWithSuggestions, pageOf, stableKey } from './wire.ts';
+import { commissionList, debatesOfCommission, debatesOfDeputy, deputyList, nameParams, namedListQuery, notFoundWithSuggestions, pageOf } from './wire.ts';
 
 /** A committee of a list, with its number of debates. */
 export const commissionRow = (r: Record<string, unknown>) => ({
@@ -89,7 +89,7 @@ export class Directory {
         query: namedListQuery,
         responses: { 200: { description: r.list.description, schema: r.list.schema } },
         handler: async (_koa, { query }) =>
-          cache.wrapJson(`${r.segment}:${stableKey(query as Record<string, unknown>)}`, async () => {
+          cache.wrapJson(`${r.segment}:${cacheKeyOf(query as Record<string, unknown>)}`, async () => {
             const { rows, total } = await this.list(r.kind, query);
             return { [r.segment]: rows.map(r.row), ...pageOf(total, query.page, query.per_page, rows.length) };
           }),
@@ -106,7 +106,7 @@ export class Directory {
         query: debateListQuery,
         responses: { 200: { description: r.debates.description, schema: r.debates.schema }, 404: notFoundWithSuggestions },
         handler: async (_koa, { params, query }) =>
-          cache.wrapJson(`${r.one}:${encodeURIComponent(params.name)}:${stableKey(query as Record<string, unknown>)}`, async () => {
+          cache.wrapJson(`${r.one}:${encodeURIComponent(params.name)}:${cacheKeyOf(query as Record<string, unknown>)}`, async () => {
             const { row, ...rest } = await this.debatesOf(r.kind, params.name, query);
             return { [r.one]: r.row(row), ...rest };
           }),

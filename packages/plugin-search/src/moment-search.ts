@@ -1,9 +1,9 @@
-import { z, type EntityManager } from '@robian/core';
+import { cacheKeyOf, z, type EntityManager } from '@robian/core';
 import { runMomentSearch, type MomentPage } from './moment-engine.ts';
 import { toMomentFts5Query, toMomentTsQuery } from './moment-query.ts';
 import { hasTerms, highlight, parseQuery, termMatcher, type ParsedQuery } from './query.ts';
 import type { SearchIndex } from './search-index.ts';
-import { describeQuery, momentView, pageOf, searchQuery, searchQueryInfo, stableKey } from './wire.ts';
+import { describeQuery, momentView, pageOf, searchQuery, searchQueryInfo } from './wire.ts';
 
 export { momentSpeaker, momentView } from './wire.ts';
 
@@ -182,7 +182,7 @@ export class MomentSearch {
         const ranked = hasTerms(parsed);
         const compiled = ranked ? (dialect === 'postgresql' ? toMomentTsQuery(parsed) : toMomentFts5Query(parsed)) : '';
         const { q: _q, prefix: _p, sort_by: _sb, sort_order: _so, ...rest } = query;
-        const key = `moments:${stableKey({ ...rest, compiled } as Record<string, unknown>)}`;
+        const key = `moments:${cacheKeyOf({ ...rest, compiled } as Record<string, unknown>)}`;
         const body = await cache.wrapJson(key, async () => {
           const em = this.index.em();
           const result = await runMomentSearch(

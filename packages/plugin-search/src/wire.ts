@@ -144,14 +144,6 @@ export const notFoundWithSuggestions = {
     .meta({ id: 'NameNotFound' }),
 };
 
-/** A cache key of a query: its defined fields, sorted. */
-export function stableKey(value: Record<string, unknown>): string {
-  return Object.keys(value)
-    .sort()
-    .filter((k) => value[k] !== undefined)
-    .map((k) => `${k}=${value[k] instanceof Date ? (value[k] as Date).toISOString() : encodeURIComponent(String(value[k]))}`)
-    .join('&');
-}
 
 /** The paging fields of a list response. */
 export function pageOf(total: number, page: number, perPage: number, count: number) {
