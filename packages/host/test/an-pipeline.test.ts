@@ -52,7 +52,8 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
         AN_CATCHUP_DAYS: '1',
         AUDIO_FORMAT: 'mp3',
         AUDIO_BITRATE: '64k',
-        LIVE_RELAY_GRACE_SECONDS: '1',
+        LIVE_RELAY_GRACE_SECONDS: '3',
+        LIVE_RELAY_SEGMENT_SECONDS: '1',
       },
     });
   });
@@ -158,8 +159,8 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
       assert.deepEqual([streaming.live_available, streaming.live_url], [true, `/api/debats/${d.id}/live`]);
 
       // two listeners: one relay process (FFmpeg), AAC copied from the source
-      const relays = async () => ((await (await host.request('/health/detailed')).json()) as { plugins: { audio: { live_relays: { pid: number | null; listeners: number; codec: string; debate_ids: number[] }[] } } }).plugins.audio.live_relays;
-      const listen = async (l: string) => {
+      const relays = async () => ((await (await host.request('/health/detailed')).json()) as { plugins: { audio: { live_relays: { pid: number | null; listeners: number; codec: string; debate_ids: number[]; restarts: number }[] } } }).plugins.audio.live_relays;
+      const listen = async (l: string): Promise<string> => {
         const res = await host.request(`/api/debats/${d.id}/live?l=${l}`);
         assert.equal(res.status, 200, await res.clone().text());
         assert.match(res.headers.get('content-type') ?? '', /mpegurl/);
@@ -169,7 +170,9 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
         const seg = await host.request(`/api/debats/${d.id}/${segment}`);
         assert.equal(seg.status, 200, `${segment}: ${await seg.clone().text()}`);
         assert.ok((await seg.arrayBuffer()).byteLength > 0);
+        return playlist;
       };
+      const numbers = (playlist: string) => [...playlist.matchAll(/^live\/seg(\d{6})\.ts/gm)].map((m) => Number(m[1]));
       await Promise.all([listen('one'), listen('two')]);
       await listen('one');
       const running = await relays();
@@ -179,16 +182,42 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
       assert.deepEqual(running[0]!.debate_ids, [Number(d.id)]);
       const pid = running[0]!.pid!;
       assert.ok(pid > 0);
-      // they leave: the relay stops after the grace period, its FFmpeg with it
-      const gone = () => {
+      const gone = (p: number) => {
         try {
-          process.kill(pid, 0);
+          process.kill(p, 0);
           return false;
         } catch {
           return true;
         }
       };
-      await until('the relay and its FFmpeg to stop', async () => (await relays()).length === 0 && gone(), 30_000);
+
+      // the relay's FFmpeg crashes while they listen: restarted after a backoff, and the playlist goes
+      // on where it was (numbers continue after an EXT-X-DISCONTINUITY; the window before it is still served)
+      const lastBefore = Math.max(...numbers(await listen('one')));
+      process.kill(pid, 'SIGKILL');
+      let seen = '';
+      const resumed = await until('the relay to resume after its FFmpeg was killed', async () => {
+        const [one] = await Promise.all([listen('one'), listen('two')]);
+        const all = await relays();
+        const r = all[0];
+        const after = one.slice(one.lastIndexOf('#EXT-X-DISCONTINUITY'));
+        seen = `${JSON.stringify(all)}\n${one}`;
+        if (!r?.pid || r.pid === pid || !one.includes('#EXT-X-DISCONTINUITY') || numbers(after).length === 0) return undefined;
+        return { relay: r, playlist: one, after: numbers(after) };
+      }, 30_000).catch((err: Error) => assert.fail(`${err.message}; last seen: ${seen}`));
+      assert.ok(gone(pid), 'the killed FFmpeg is gone');
+      assert.equal(resumed.relay.restarts, 1, 'restarted once');
+      assert.equal(resumed.relay.listeners, 2, 'the same two listeners');
+      assert.ok(resumed.after[0]! > lastBefore, `the new FFmpeg's first segment (${resumed.after[0]}) follows the old ones (up to ${lastBefore}), not seg000000`);
+      const all = numbers(resumed.playlist);
+      assert.deepEqual(all, [...all].sort((x, y) => x - y), 'segment numbers only go up');
+      assert.ok(all.includes(lastBefore), `the segments listed before the crash are still in the window: ${all.join(',')}`);
+      assert.equal((await host.request(`/api/debats/${d.id}/live/seg${String(lastBefore).padStart(6, '0')}.ts?l=one`)).status, 200);
+      assert.equal((await relays()).length, 1, 'still one relay');
+      const newPid = resumed.relay.pid!;
+
+      // they leave: the relay stops after the grace period, its FFmpeg with it
+      await until('the relay and its FFmpeg to stop', async () => (await relays()).length === 0 && gone(newPid), 30_000);
       await an.endLive();
       for (const inbox of [io.inbox, ws.inbox]) {
         const ended = await inbox.type('debate_ended', channel, 30_000);

@@ -16,7 +16,10 @@ interface Relay {
   process: ChildProcess | undefined;
   codec: 'copy' | 'aac' | undefined;
   startedAt: number;
+  /** FFmpeg restarts since the relay started (shown in status). */
   restarts: number;
+  /** Restarts since FFmpeg last ran for RESTART_RESET_MS: the bound applies to these. */
+  restartsInRow: number;
   /** Listener id → last request (ms). */
   listeners: Map<string, number>;
   lastSeen: number;
@@ -39,6 +42,12 @@ export interface RelayStatus {
 }
 
 const SEGMENT = /^seg\d{6}\.ts$/;
+/** Restarts in a row at most before the relay is given up (502 until a listener starts a new one). */
+export const MAX_RESTARTS_IN_ROW = 5;
+/** An FFmpeg that ran this long before exiting resets the count of restarts in a row. */
+const RESTART_RESET_MS = 60_000;
+/** Wait before the nth restart in a row: 1 s, 2 s, 4 s, 8 s, 10 s. */
+export const restartDelayMs = (n: number) => Math.min(10_000, 500 * 2 ** n);
 const liveQuery = z.object({ l: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
 const segmentParams = z.object({ id: idParams.shape.id, segment: z.string().regex(SEGMENT, 'expected segNNNNNN.ts') });
 
@@ -135,7 +144,7 @@ export class LiveRelay {
     }
     if (relay) await this.#stop(relay);
     const dir = join(this.audio.ctx.dataDir(), 'live', key);
-    relay = { key, source: url.href, dir, debateIds: new Set([id]), process: undefined, codec: undefined, startedAt: Date.now(), restarts: 0, listeners: new Map(), lastSeen: Date.now(), waiting: 0, ready: Promise.resolve(), stopping: false };
+    relay = { key, source: url.href, dir, debateIds: new Set([id]), process: undefined, codec: undefined, startedAt: Date.now(), restarts: 0, restartsInRow: 0, listeners: new Map(), lastSeen: Date.now(), waiting: 0, ready: Promise.resolve(), stopping: false };
     this.#relays.set(key, relay);
     const r = relay;
     relay.ready = this.#start(r).catch((err: unknown) => {
@@ -146,7 +155,12 @@ export class LiveRelay {
     return relay;
   }
 
-  async #start(relay: Relay): Promise<void> {
+  /**
+   * Starts the relay's FFmpeg. A restart (`restart`) keeps the folder and appends to its playlist
+   * (`append_list`): segment numbers go on from the last one, after an `EXT-X-DISCONTINUITY`, and the
+   * segments already listed stay served, so a listener's player carries on across the gap.
+   */
+  async #start(relay: Relay, restart = false): Promise<void> {
     const parts = this.audio.parts;
     const ffmpeg = parts.extractor.ffmpeg;
     const proxy = parts.extractor.proxy(); // 503-worthy when the workers (and their egress proxy) do not run here
@@ -154,7 +168,7 @@ export class LiveRelay {
       const probe = await parts.extractor.probe(relay.source, AbortSignal.timeout(20_000)).catch(() => ({ audioCodec: undefined }));
       relay.codec = probe.audioCodec === 'aac' ? 'copy' : 'aac';
     }
-    await rm(relay.dir, { recursive: true, force: true });
+    if (!restart) await rm(relay.dir, { recursive: true, force: true });
     await mkdir(relay.dir, { recursive: true });
     const o = this.audio.options;
     const listSize = Math.max(3, Math.ceil(o.liveRelayDvrSeconds / o.liveRelaySegmentSeconds));
@@ -166,11 +180,12 @@ export class LiveRelay {
       '-vn', '-sn', '-map', '0:a:0',
       ...(relay.codec === 'copy' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '96k']),
       '-f', 'hls', '-hls_time', String(o.liveRelaySegmentSeconds), '-hls_list_size', String(listSize),
-      '-hls_flags', 'delete_segments+omit_endlist+independent_segments',
+      '-hls_flags', `delete_segments+omit_endlist+independent_segments${restart && existsSync(join(relay.dir, 'index.m3u8')) ? '+append_list' : ''}`,
       '-hls_segment_filename', join(relay.dir, 'seg%06d.ts'),
       join(relay.dir, 'index.m3u8'),
     ];
     const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'], env: egressEnv(proxy), shell: false, windowsHide: true });
+    const spawnedAt = Date.now();
     relay.process = child;
     const untrack = this.audio.ledger.track(child.pid);
     const untrackDir = this.audio.ledger.temp(relay.dir);
@@ -184,16 +199,19 @@ export class LiveRelay {
       untrackDir();
       if (relay.process === child) relay.process = undefined;
       if (relay.stopping) return;
-      // a relay that dies while listened to is restarted, a few times in a row at most
-      if (relay.restarts < 5 && Date.now() - relay.lastSeen < this.graceMs + 5000) {
+      // a relay that dies while listened to is restarted with backoff, MAX_RESTARTS_IN_ROW times in a row at most
+      if (Date.now() - spawnedAt >= RESTART_RESET_MS) relay.restartsInRow = 0;
+      const tail = stderr.split('\n').filter(Boolean).slice(-2).join(' ');
+      if (relay.restartsInRow < MAX_RESTARTS_IN_ROW && Date.now() - relay.lastSeen < this.graceMs + 5000) {
+        relay.restartsInRow++;
         relay.restarts++;
-        this.audio.ctx.logger.warn({ source: relay.source, code, signal, stderr: stderr.split('\n').slice(-3).join(' ') }, 'live relay exited: restarting');
-        const delay = Math.min(10_000, 500 * 2 ** relay.restarts);
+        const delay = restartDelayMs(relay.restartsInRow);
+        this.audio.ctx.logger.warn({ source: relay.source, code, signal, stderr: tail, restart: relay.restartsInRow, delay_ms: delay }, 'live relay exited: restarting');
         setTimeout(() => {
-          if (!relay.stopping) relay.ready = this.#start(relay).catch((err: unknown) => void (relay.failed = (err as Error).message));
+          if (!relay.stopping) relay.ready = this.#start(relay, true).catch((err: unknown) => void (relay.failed = (err as Error).message));
         }, delay).unref();
       } else {
-        relay.failed = `FFmpeg exited (${code ?? signal}): ${stderr.split('\n').filter(Boolean).slice(-2).join(' ')}`;
+        relay.failed = `FFmpeg exited (${code ?? signal})${relay.restartsInRow ? ` after ${relay.restartsInRow} restarts in a row` : ''}: ${tail}`;
       }
     });
     this.audio.ctx.logger.info({ source: relay.source, pid: child.pid, codec: relay.codec }, 'live relay started');
