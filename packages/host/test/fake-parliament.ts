@@ -51,8 +51,14 @@ export interface FakeParliament {
   log: { path: string; at: number; status: number; host: string }[];
   /** Requests in flight at most at once (all paths). */
   maxInFlight: number;
-  /** Answer 429 (Retry-After: `retryAfter`) to the next `n` requests of the video site. */
-  storm: { remaining: number; retryAfter: number };
+  /**
+   * 429s (Retry-After: `retryAfter` seconds) to the platform's requests (media files and the live
+   * HLS left out): `remaining` in a row once `after` more requests have been answered, and every
+   * `every`th request while `every` is set.
+   */
+  storm: { remaining: number; retryAfter: number; after: number; every: number };
+  /** Path → how many of its next requests are held unanswered (logged with status 0) until the client goes away. */
+  stall: Map<string, number>;
   live: { flux: string; mediaUid: string; meetingId: string } | undefined;
   /** Starts the live HLS (FFmpeg, real time) and puts the flux in live.txt / getedito. */
   goLive(live: { flux: string; mediaUid: string; meetingId: string }): Promise<void>;
@@ -161,6 +167,7 @@ export async function startFakeParliament(o: { videos: FakeVideo[]; listed?: () 
   const liveDir = mkdtempSync(join(tmpdir(), 'robian-fake-live-'));
   let liveProcess: ChildProcess | undefined;
   let inFlight = 0;
+  let platformRequests = 0;
   const hits = new Map<string, number>();
   const state: FakeParliament = {
     url: '',
@@ -169,7 +176,8 @@ export async function startFakeParliament(o: { videos: FakeVideo[]; listed?: () 
     hits,
     log: [],
     maxInFlight: 0,
-    storm: { remaining: 0, retryAfter: 1 },
+    storm: { remaining: 0, retryAfter: 1, after: 0, every: 0 },
+    stall: new Map(),
     live: undefined,
     zipRequests: { conditional: 0, full: 0 },
     async goLive(live) {
@@ -257,9 +265,25 @@ export async function startFakeParliament(o: { videos: FakeVideo[]; listed?: () 
     res.once('close', () => inFlight--);
     const entry = { path, at: Date.now(), status: 200, host: req.headers.host ?? '' };
     state.log.push(entry);
+    const stalled = state.stall.get(path) ?? 0;
+    if (stalled > 0) {
+      state.stall.set(path, stalled - 1);
+      entry.status = 0;
+      return; // no answer: the client's timeout or death ends it
+    }
     const media = /^\/(vod|live\/live[^/]+)\//.test(path);
-    if (state.storm.remaining > 0 && !media) {
-      state.storm.remaining--;
+    const storm = state.storm;
+    let throttle = false;
+    if (!media) {
+      platformRequests++;
+      if (storm.every > 0 && platformRequests % storm.every === 0) throttle = true;
+      else if (storm.after > 0) storm.after--;
+      else if (storm.remaining > 0) {
+        storm.remaining--;
+        throttle = true;
+      }
+    }
+    if (throttle) {
       entry.status = 429;
       res.writeHead(429, { 'retry-after': String(state.storm.retryAfter), 'content-length': '0' });
       return res.end();

@@ -1,5 +1,5 @@
 import { DebateSchema, type Debate, type EntityManager, type Logger, type RobianOrm, type TaskResult, type TaskRun } from '@robian/core';
-import { FetchError, type PoliteFetcher } from './fetcher.ts';
+import { FetchError, isThrottled, type PoliteFetcher } from './fetcher.ts';
 import { SOURCE_ID } from './importer.ts';
 import type { LinkVideoResult } from './link.ts';
 import { catchUpDays, listingUrl, parisDay, parseListing, type ListedVideo } from './listing.ts';
@@ -24,6 +24,8 @@ interface DiscoveryState {
   days?: Record<string, number>;
   /** Videos that could not be linked: retried after an hour, at most 24 times. */
   failed?: Record<string, { attempts: number; at: number; error: string }>;
+  /** Debates linked by a run that was throttled before their enrichment: enriched first at the next run. */
+  deferred?: number[];
 }
 
 const TOKEN = /[\p{L}\p{N}]{3,}/gu;
@@ -111,6 +113,8 @@ export class VideoDiscovery {
     const listed = new Map<string, ListedVideo>();
     const listingErrors: string[] = [];
     const attemptsBefore = fetcher.attempts;
+    // the platform throttling us (429/503 after the retries) stops the run; the rest is for the next one
+    let throttled: string | undefined;
     for (const listing of this.#listings(state, now)) {
       try {
         const { text } = await fetcher.text(listing.url, { timeoutMs: options.requestTimeoutMs, maxBytes: 20 * 1024 ** 2, accept: 'application/json,*/*;q=0.5', latin1Fallback: true, signal: run.signal });
@@ -119,6 +123,10 @@ export class VideoDiscovery {
       } catch (err) {
         if (run.signal.aborted) throw err;
         listingErrors.push(`${listing.url}: ${(err as Error).message}`);
+        if (isThrottled(err)) {
+          throttled = err.message;
+          break;
+        }
       }
     }
     // the days that left the window are forgotten
@@ -136,9 +144,33 @@ export class VideoDiscovery {
     const fuzzy: { interface_uid: string; meeting_id: string; score: number; debate_id: number }[] = [];
     const errors: { interface_uid: string; error: string }[] = [];
     const disagreements: unknown[] = [];
-    for (const video of fresh.slice(0, options.maxVideosPerRun)) {
+    // the debates a throttled run linked but could not enrich: first, as newly linked (their audio follows)
+    const deferred = new Set(state.deferred ?? []);
+    const resumed: number[] = [];
+    for (const id of throttled ? [] : [...deferred]) {
+      run.signal.throwIfAborted();
+      try {
+        const enriched = await this.#d.enricher.enrich(id, { signal: run.signal, newlyLinked: true });
+        disagreements.push(...enriched.disagreements.map((x) => ({ debate_id: id, ...x })));
+        resumed.push(id);
+        deferred.delete(id);
+      } catch (err) {
+        if (run.signal.aborted) throw err;
+        if (isThrottled(err)) {
+          throttled = err.message;
+          break;
+        }
+        deferred.delete(id); // not the platform's throttling: the transcripts task retries it
+        errors.push({ interface_uid: `debate:${id}`, error: (err as Error).message });
+      }
+    }
+    let attempted = 0;
+    let throttledUnlinked = false;
+    for (const video of throttled ? [] : fresh.slice(0, options.maxVideosPerRun)) {
       run.signal.throwIfAborted();
       const pageUrl = `${options.videosBaseUrl}video.${video.interfaceUid}`;
+      let result: LinkVideoResult | undefined;
+      attempted++;
       try {
         const media = await this.#d.resolver.resolve(new URL(pageUrl), { signal: run.signal });
         let meetingId: string | undefined;
@@ -149,13 +181,21 @@ export class VideoDiscovery {
           fuzzy.push({ interface_uid: video.interfaceUid, meeting_id: match.meetingId, score: match.score, debate_id: match.debateId });
           logger.warn({ video: video.interfaceUid, meeting: match.meetingId, score: match.score }, 'video linked by title (its data.nvs names no réunion)');
         }
-        const result = await this.#d.link(pageUrl, { signal: run.signal, ...(meetingId ? { meetingId } : {}) });
+        const link = await this.#d.link(pageUrl, { signal: run.signal, ...(meetingId ? { meetingId } : {}) });
+        result = link;
         delete failed[video.interfaceUid];
-        const enriched = await this.#d.enricher.enrich(result.debate_id, { signal: run.signal, newlyLinked: true });
-        disagreements.push(...enriched.disagreements.map((x) => ({ debate_id: result.debate_id, ...x })));
-        linked.push({ interface_uid: video.interfaceUid, debate_id: result.debate_id, meeting_id: result.meeting_id, created: result.created, chapters_timed: enriched.chaptersTimed });
+        const enriched = await this.#d.enricher.enrich(link.debate_id, { signal: run.signal, newlyLinked: true });
+        disagreements.push(...enriched.disagreements.map((x) => ({ debate_id: link.debate_id, ...x })));
+        linked.push({ interface_uid: video.interfaceUid, debate_id: link.debate_id, meeting_id: link.meeting_id, created: link.created, chapters_timed: enriched.chaptersTimed });
       } catch (err) {
         if (run.signal.aborted) throw err;
+        if (isThrottled(err)) {
+          // not a failure of the video: neither counted nor delayed; a linked one is enriched at the next run
+          throttled = err.message;
+          if (result) deferred.add(result.debate_id);
+          else throttledUnlinked = true;
+          break;
+        }
         const message = err instanceof FetchError || err instanceof Error ? err.message : String(err);
         failed[video.interfaceUid] = { attempts: (failed[video.interfaceUid]?.attempts ?? 0) + 1, at: now, error: message.slice(0, 500) };
         errors.push({ interface_uid: video.interfaceUid, error: message });
@@ -163,11 +203,17 @@ export class VideoDiscovery {
     }
     // bounded: the oldest failures are forgotten first
     const failures = Object.entries(failed).sort((a, b) => b[1].at - a[1].at).slice(0, 1000);
+    // listed, new, and neither linked nor failed by this run: the next run's
+    const left = fresh.length - attempted + (throttledUnlinked ? 1 : 0);
     return {
+      ...(throttled ? { error: `throttled by the platform, ${left} videos and ${deferred.size} enrichments left for the next run: ${throttled}` } : {}),
       summary: {
         listed: listed.size,
         new: fresh.length,
         linked: linked.length,
+        resumed,
+        deferred: [...deferred],
+        ...(throttled ? { throttled } : {}),
         links: linked.slice(0, 50),
         fuzzy,
         failed: errors.length,
@@ -175,9 +221,9 @@ export class VideoDiscovery {
         listing_errors: listingErrors,
         chapter_disagreements: disagreements.slice(0, 50),
         requests: fetcher.attempts - attemptsBefore,
-        pending: Math.max(0, fresh.length - options.maxVideosPerRun),
+        pending: left,
       },
-      state: { days, failed: Object.fromEntries(failures) },
+      state: { days, failed: Object.fromEntries(failures), deferred: [...deferred].slice(-1000) },
     };
   }
 }

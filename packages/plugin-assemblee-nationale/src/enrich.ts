@@ -1,6 +1,6 @@
 import { DebateSchema, type Debate, type DebateChapter, type EntityManager, type Logger, type RobianOrm } from '@robian/core';
 import { parseSrt, type Cue } from './captions.ts';
-import { FetchError, type PoliteFetcher } from './fetcher.ts';
+import { FetchError, isThrottled, type PoliteFetcher } from './fetcher.ts';
 import type { AssembleeOptions } from './options.ts';
 import { parseReport, reportUidOf, type ParsedReport, type Speech } from './report.ts';
 import { parsePlayer, timeChapters, type ChapterTiming, type PlayerTimeline } from './synchro.ts';
@@ -124,17 +124,23 @@ export class SittingEnricher {
     if (!debate || !uid) throw new Error(`debate ${debateId} is not linked to a video`);
     const page = await resolver.page(new URL(debate.sourceUrl!), o.signal);
     const nvs = await resolver.nvs(uid, o.signal);
+    // a part that is not published, or fails for good, is a warning; throttling is not: the whole
+    // enrichment stops before writing anything, and is done again at a later run
     const soft = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
       try {
         return await fn();
       } catch (err) {
-        if (o.signal?.aborted) throw err;
+        if (o.signal?.aborted || isThrottled(err)) throw err;
         warnings.push(`${what}: ${(err as Error).message}`);
         return null;
       }
     };
+    // everything is read first…
     const timeline = await soft('player timeline', () => this.timeline(uid, o.signal));
     const report = await soft('compte rendu', () => this.report(nvs.reportUrl ?? page.reportUrl, o.signal));
+    const writer = this.#d.transcripts();
+    const srt = writer && page.captionsUrl ? await soft('captions', () => this.#optional(rebase(page.captionsUrl!, options), o.signal, true)) : null;
+    // …then written
     const timing = timeChapters(nvs.chapters, nvs.chapterIds, timeline, report?.speeches ?? null, options.chapterToleranceSeconds);
     let changed = false;
     if (timing.timed > 0 && !sameChapters(debate.chapters, timing.chapters)) {
@@ -142,14 +148,9 @@ export class SittingEnricher {
       changed = true;
     }
     const transcripts: Record<string, number> = {};
-    const writer = this.#d.transcripts();
     if (writer) {
       const segments: [string, SegmentInput[]][] = [];
-      if (page.captionsUrl) {
-        const url = rebase(page.captionsUrl, options);
-        const srt = await soft('captions', () => this.#optional(url, o.signal, true));
-        if (srt) segments.push(['captions', captionSegments(parseSrt(srt))]);
-      }
+      if (srt) segments.push(['captions', captionSegments(parseSrt(srt))]);
       if (report?.synchronised) segments.push(['compte_rendu', speechSegments(report.speeches)]);
       for (const [source, list] of segments) {
         if (!list.length) continue;
@@ -172,7 +173,7 @@ export class SittingEnricher {
    * The linked sittings of the last `days` days that still miss chapter times or a transcript:
    * each is enriched again (the AN publishes the compte rendu and the captions after the sitting).
    */
-  async retry(o: { signal: AbortSignal; days: number; now?: number }): Promise<{ checked: number; completed: number; changed: number; failed: { debate_id: number; error: string }[] }> {
+  async retry(o: { signal: AbortSignal; days: number; now?: number }): Promise<{ checked: number; completed: number; changed: number; failed: { debate_id: number; error: string }[]; throttled?: string }> {
     const since = new Date((o.now ?? Date.now()) - o.days * 86_400_000);
     const rows = (await this.#em().find(DebateSchema, { source: 'assemblee-nationale', sourceUrl: { $ne: null }, date: { $gte: since } } as never, { orderBy: { date: 'desc' }, limit: 500, disableIdentityMap: true })) as Debate[];
     const writer = this.#d.transcripts();
@@ -192,6 +193,8 @@ export class SittingEnricher {
         if (e.changed) changed++;
       } catch (err) {
         if (o.signal.aborted) throw err;
+        // throttled: the others wait for the next run
+        if (isThrottled(err)) return { checked, completed, changed, failed: failed.slice(0, 20), throttled: err.message };
         failed.push({ debate_id: d.id, error: (err as Error).message });
       }
     }

@@ -33,6 +33,15 @@ export class FetchError extends ProblemError {
 
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
+/**
+ * True when the platform is throttling us (429 or 503 after the retries, or a `Retry-After` longer
+ * than accepted): the caller stops its run there and leaves the rest to the next one, instead of
+ * carrying on against a host that asked to be left alone, or storing a half-read sitting.
+ */
+export function isThrottled(err: unknown): err is FetchError {
+  return err instanceof FetchError && (err.httpStatus === 429 || err.httpStatus === 503);
+}
+
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);

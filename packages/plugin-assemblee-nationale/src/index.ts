@@ -24,7 +24,7 @@ export { InputError, openInput, recordsOf, kindOfPath, type InputItem, type Inpu
 export { jsonElements, type StreamedElement } from './stream-json.ts';
 export { parseOrgane, parseActeur, parseReunion, commissionFields, isCommissionOrgane, splitAgenda, ORGANE_KINDS, RecordError } from './model.ts';
 export { parseVideoPage, parseNvs, publicUrlOf, rebase, VideoResolver, type VideoNvs, type VideoPage } from './video.ts';
-export { PoliteFetcher, FetchError, parseRetryAfter } from './fetcher.ts';
+export { PoliteFetcher, FetchError, isThrottled, parseRetryAfter } from './fetcher.ts';
 export { linkVideo, splitName, type LinkVideoResult } from './link.ts';
 export { demoRecords, organeRecord, acteurRecord, reunionRecord, seanceRecord, recordUid, writeRecordFiles, ASSEMBLEE_ORGANE, type AnRecords, type SeancePoint } from './demo.ts';
 export { optionsSchema, optionsEnv, hostsOf, DEFAULT_BASES, DEFAULT_OPEN_DATA_PATHS, type AssembleeOptions } from './options.ts';

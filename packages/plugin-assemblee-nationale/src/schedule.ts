@@ -81,7 +81,10 @@ export function buildSchedule(d: ScheduleDeps): AssembleeSchedule {
       {
         name: TASKS.transcripts,
         intervalMs: options.transcriptsIntervalSeconds * 1000,
-        run: async (run) => ({ summary: await enricher.retry({ signal: run.signal, days: options.transcriptRetryDays }) }),
+        run: async (run) => {
+          const summary = await enricher.retry({ signal: run.signal, days: options.transcriptRetryDays });
+          return { summary, ...(summary.throttled ? { error: `throttled by the platform, the rest at the next run: ${summary.throttled}` } : {}) };
+        },
       },
     ],
   });

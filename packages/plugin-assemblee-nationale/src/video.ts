@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { CacheNamespace, DebateChapter, MediaCandidate, MediaSpeaker, ResolvedMedia } from '@robian/core';
-import { FetchError, type PoliteFetcher } from './fetcher.ts';
+import { FetchError, isThrottled, type PoliteFetcher } from './fetcher.ts';
 import { DEFAULT_BASES, type AssembleeOptions } from './options.ts';
 import { asArray, cleanText, decodeEntities, isRecord } from './text.ts';
 
@@ -333,7 +333,8 @@ export class VideoResolver {
     try {
       nvs = await this.nvs(page.interfaceUid, options.signal);
     } catch (err) {
-      if (options.signal?.aborted) throw err;
+      // throttled: no link without the NVS (no réunion, no chapters) that a later run would not redo
+      if (options.signal?.aborted || isThrottled(err)) throw err;
       warnings.push(`data.nvs unavailable: ${(err as Error).message}`);
     }
     const candidates: MediaCandidate[] = [];
