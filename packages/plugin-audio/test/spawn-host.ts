@@ -20,18 +20,19 @@ export interface ChildHost {
 }
 
 /**
- * Starts child-host.ts with exactly `env` (and PATH, for FFmpeg): nothing of the parent's
- * environment leaks in (DATABASE_URL of a PostgreSQL run into an SQLite test, a DATA_DIR). Resolves
- * once it listens.
+ * Starts child-host.ts (or `script`, which prints `{"port": …}` or `{"url": …}` once listening) with
+ * exactly `env` (and PATH, for FFmpeg): nothing of the parent's environment leaks in (DATABASE_URL of
+ * a PostgreSQL run into an SQLite test, a DATA_DIR). Resolves once it listens.
  */
-export async function spawnHost(env: Record<string, string>): Promise<ChildHost> {
-  const child = spawn(process.execPath, ['--conditions=robian-source', CHILD_HOST], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function spawnHost(env: Record<string, string>, script = CHILD_HOST): Promise<ChildHost> {
+  const child = spawn(process.execPath, ['--conditions=robian-source', script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`the host process exited (${String(code)}) before listening`);
   });
   const line = once(createInterface({ input: child.stdout! }), 'line').then(([l]) => l as string);
-  const { port } = JSON.parse(await Promise.race([line, exited])) as { port: number };
+  const listening = JSON.parse(await Promise.race([line, exited])) as { port?: number; url?: string };
   exited.catch(() => {});
+  const port = listening.port ?? Number(new URL(listening.url!).port);
   const url = `http://127.0.0.1:${port}`;
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
