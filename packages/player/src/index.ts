@@ -1,3 +1,3 @@
-export { PLAYER_CSP, PLAYER_PLUGIN, PlayerSite, createPlayerPlugin, playerPlugin, type PlayerOptions } from './plugin.ts';
+export { PLAYER_CSP, PLAYER_PLUGIN, WORKER_CSP, PlayerSite, createPlayerPlugin, playerPlugin, type PlayerOptions } from './plugin.ts';
 export { WEB_ROOT, WebFiles, type WebFile } from './files.ts';
 export { playerPlugin as default } from './plugin.ts';

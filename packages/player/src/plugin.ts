@@ -24,6 +24,13 @@ export const PLAYER_CSP = [
   "form-action 'self'",
 ].join('; ');
 
+/**
+ * The service worker's own policy: a worker is governed by the CSP of its script's response, and the
+ * host's default (`default-src 'none'`) would forbid the fetches that cache the shell, so it could
+ * never install. It fetches and caches same-origin files, nothing else.
+ */
+export const WORKER_CSP = "default-src 'none'; connect-src 'self'";
+
 /** Top-level files the page names directly (everything else is under /assets/). */
 const TOP_FILES = ['/manifest.webmanifest', '/sw.js', '/icon.svg', '/icon-maskable.svg'];
 
@@ -65,7 +72,10 @@ export class PlayerSite {
       if (!file) continue;
       r.get(path, (koa: Context) => {
         // the service worker may control the whole origin's pages
-        if (path === '/sw.js') koa.set('Service-Worker-Allowed', '/');
+        if (path === '/sw.js') {
+          koa.set('Service-Worker-Allowed', '/');
+          koa.set('Content-Security-Policy', WORKER_CSP);
+        }
         this.#send(koa, file);
       });
     }
