@@ -46,11 +46,15 @@ export class Player {
       this.#positionState();
     });
     a.addEventListener('durationchange', () => this.#set({ duration: Number.isFinite(a.duration) ? a.duration : this.#state.duration }));
-    a.addEventListener('play', () => this.#set({ playing: true, error: null }));
+    a.addEventListener('play', () => {
+      this.#set({ playing: true, error: null });
+      this.#playbackState('playing');
+    });
     a.addEventListener('playing', () => this.#set({ loading: false }));
     a.addEventListener('waiting', () => this.#set({ loading: true }));
     a.addEventListener('pause', () => {
       this.#set({ playing: false });
+      this.#playbackState('paused');
       void this.save();
     });
     a.addEventListener('seeked', () => void this.save());
@@ -85,7 +89,9 @@ export class Player {
       this.#hls?.destroy();
       this.#hls = null;
       this.#set({ debate, src, live: options.live === true, current: options.at ?? 0, duration: (debate.audio_files[0]?.duration_seconds ?? 0) || (debate.duration_minutes ?? 0) * 60, error: null, loading: true });
-      if (options.live && !this.audio.canPlayType('application/vnd.apple.mpegurl')) await this.#attachHls(src);
+      // live: hls.js wherever Media Source Extensions exist (Chromium's own HLS cannot parse the relay's
+      // segments), the browser's own HLS elsewhere (iPhone Safari, which has no MediaSource)
+      if (options.live && typeof MediaSource !== 'undefined') await this.#attachHls(src);
       else this.audio.src = src;
       this.audio.playbackRate = this.#state.rate;
       localStorage.setItem(NOW_PLAYING, JSON.stringify({ id: debate.id, src, live: options.live === true }));
@@ -221,6 +227,11 @@ export class Player {
     const d = this.#state.debate;
     if (!('mediaSession' in navigator) || !d) return;
     navigator.mediaSession.metadata = new MediaMetadata({ title: d.title, artist: d.committee?.name ?? 'Assemblée nationale', album: 'Robian', artwork: [{ src: '/icon.svg', sizes: 'any', type: 'image/svg+xml' }] });
+  }
+
+  /** What the lock screen's play/pause button shows. */
+  #playbackState(state: MediaSessionPlaybackState): void {
+    if ('mediaSession' in navigator) navigator.mediaSession.playbackState = state;
   }
 
   #positionState(): void {
