@@ -35,9 +35,7 @@ export function SearchView({ q: query }: { q: string }) {
             {data.moments.map((m) => (
               <li key={`${m.debate_id}-${m.start_seconds}`}>
                 <button type="button" class="moment" onClick={() => void open(m)}>
-                  <span class="who">
-                    {m.speaker ?? '—'}, {spokenTime(m.start_seconds)}
-                  </span>
+                  <span class="who">{q.momentAt(m.speaker ?? '—', spokenTime(m.start_seconds))}</span>
                   <span class="quote">
                     « <span dangerouslySetInnerHTML={{ __html: safeSnippet(m.snippet) }} /> »
                   </span>
