@@ -1,6 +1,7 @@
 // The world the browser tests run in: a host started with the official plugins (the player among
 // them), the demo catalogue, sittings of the test's own whose audio real FFmpeg extracts from HLS
-// streams served on 127.0.0.1, and a log of the Range headers the host received for audio.
+// streams served on 127.0.0.1, a sitting on air relayed from a live HLS stream (a test parliament whose
+// source has live streams), and a log of the requests (and audio Range headers) the host received.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { seedDemo } from '../../host/src/seed.ts';
 import { officialPlugins } from '../../host/src/official.ts';
-import { startTestHost, type TestHost } from '@robian/test-support';
+import { DebateSchema, PLUGIN_API_VERSION, definePlugin, type EntityManager } from '@robian/core';
+import { serveTestLiveHls, startTestHost, type TestHost, type TestLiveHls } from '@robian/test-support';
 import { hlsFixture, startMediaServer, waitRendition, type MediaServer } from '../../plugin-audio/test/helpers.ts';
 
 const exec = promisify(execFile);
@@ -57,12 +59,15 @@ export interface RangeHit {
 
 export interface Site {
   host: TestHost;
-  /** The URL the browser uses: the host behind a server that logs the audio requests' Range headers. */
+  /** The URL the browser uses: the host behind a server that logs the requests and the audio requests' Range headers. */
   url: string;
   ranges: RangeHit[];
-  /** Debates of the test: the one with audio, the one whose audio the listener requests. */
+  /** The path of every request the host received, in order. */
+  paths: string[];
+  /** Debates of the test: the one with audio, the one whose audio the listener requests, the one on air. */
   pensions: { id: string; title: string; fileSize: number; duration: number };
   hearing: { id: string; title: string };
+  live: { id: string; title: string };
   close(): Promise<void>;
 }
 
@@ -84,16 +89,44 @@ export const SEGMENTS = [
 ];
 export const MOMENT = SEGMENTS[2]!;
 
+/** A parliament with live streams: its sittings on air are relayed (plugin-audio) from a live HLS on 127.0.0.1. */
+function liveParliament(hls: TestLiveHls) {
+  return definePlugin({
+    name: 'test-live-parliament',
+    version: '0.0.0',
+    apiVersion: PLUGIN_API_VERSION,
+    setup(ctx) {
+      ctx.sources.register({
+        id: 'test-live',
+        name: 'Parlement en direct',
+        mediaHosts: [hls.host],
+        canResolve: () => false,
+        resolve: () => Promise.reject(new Error('no pages')),
+        liveStream: async (d) => (d.status === 'en_cours' ? hls.playlistUrl : undefined),
+      });
+    },
+  });
+}
+
+export const LIVE_TITLE = 'Séance publique en direct : questions au Gouvernement';
+
 export async function startSite(): Promise<Site> {
-  const [longDir, shortDir] = await Promise.all([longHlsFixture(), hlsFixture()]);
+  const [longDir, shortDir, liveHls] = await Promise.all([longHlsFixture(), hlsFixture(), serveTestLiveHls({ frequency: 550 })]);
   const longMedia: MediaServer = await startMediaServer(longDir);
   const shortMedia: MediaServer = await startMediaServer(shortDir);
   shortMedia.slowMs = 300; // the requested extraction runs long enough to report progress
   const host = await startTestHost({
-    plugins: officialPlugins(),
-    env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', AUDIO_FORMAT: 'mp3', AUDIO_BITRATE: '256k', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_STRICT_PER_MINUTE: '0' },
+    plugins: [...officialPlugins(), liveParliament(liveHls)],
+    // one-second live segments: the relay's playlist lists a first one soon after the first listener
+    env: { MEDIA_ALLOWED_HOSTS: '127.0.0.1:*', AUDIO_FORMAT: 'mp3', AUDIO_BITRATE: '256k', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_STRICT_PER_MINUTE: '0', LIVE_RELAY_SEGMENT_SECONDS: '1', LIVE_RELAY_DVR_SECONDS: '10' },
   });
   await seedDemo(host.robian.kernel);
+
+  // a sitting on air at the live parliament (dated in the past, so the screenshots do not change with the day)
+  const em = host.robian.kernel.orm.em.fork() as unknown as EntityManager;
+  const onAir = em.create(DebateSchema, { source: 'test-live', externalId: 'LIVE1', title: LIVE_TITLE, type: 'question_gouvernement', status: 'en_cours', date: new Date('2025-06-04T13:00:00Z'), startTime: new Date('2025-06-04T13:00:00Z') } as never) as unknown as { id: number };
+  await em.flush();
+  await host.robian.kernel.cache.invalidateAll();
 
   const deputies = (await (await host.request('/api/deputes/?per_page=3')).json()) as { deputes: { id: number | string }[] };
   const create = async (fields: Record<string, unknown>) => {
@@ -137,9 +170,11 @@ export async function startSite(): Promise<Site> {
   const ready = await waitRendition(host, Number(pensionsId), 'mp3', '256k', ['ready']);
 
   const ranges: RangeHit[] = [];
+  const paths: string[] = [];
   const handler = host.robian.callback();
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
+    paths.push(path);
     if (/^\/api\/debats\/[^/]+\/audio$/.test(path)) ranges.push({ path, range: req.headers.range, at: Date.now() });
     void handler(req, res);
   });
@@ -151,15 +186,17 @@ export async function startSite(): Promise<Site> {
     host,
     url,
     ranges,
+    paths,
     pensions: { id: pensionsId, title: pensionsTitle, fileSize: ready.file_size ?? 0, duration: ready.duration_seconds ?? LONG_SECONDS },
     hearing: { id: hearingId, title: hearingTitle },
+    live: { id: String(onAir.id), title: LIVE_TITLE },
     async close() {
       await host.close();
       await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       });
-      await Promise.all([longMedia.close(), shortMedia.close()]);
+      await Promise.all([longMedia.close(), shortMedia.close(), liveHls.close()]);
     },
   };
 }
