@@ -28,6 +28,10 @@ interface Relay {
   ready: Promise<void>;
   stopping: boolean;
   failed?: string;
+  /** The playlist as last read (re-read after PLAYLIST_TTL_MS: FFmpeg rewrites it once a segment). */
+  playlist?: { at: number; text: string };
+  /** The latest segments listed by that playlist, in memory: every listener asks for the same ones. */
+  segments: Map<string, Buffer>;
 }
 
 export interface RelayStatus {
@@ -46,6 +50,12 @@ const SEGMENT = /^seg\d{6}\.ts$/;
 export const MAX_RESTARTS_IN_ROW = 5;
 /** An FFmpeg that ran this long before exiting resets the count of restarts in a row. */
 const RESTART_RESET_MS = 60_000;
+/** How long a read playlist is served before the file is read again. */
+const PLAYLIST_TTL_MS = 250;
+/** Segments kept in memory per relay (the live edge that listeners fetch). */
+const SEGMENTS_IN_MEMORY = 8;
+/** How long a debate's live source (its status and stream URL) is taken as known. */
+const SOURCE_TTL_MS = 1000;
 /** Wait before the nth restart in a row: 1 s, 2 s, 4 s, 8 s, 10 s. */
 export const restartDelayMs = (n: number) => Math.min(10_000, 500 * 2 ** n);
 const liveQuery = z.object({ l: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
@@ -61,6 +71,8 @@ const segmentParams = z.object({ id: idParams.shape.id, segment: z.string().rege
 export class LiveRelay {
   readonly audio: AudioRuntime;
   readonly #relays = new Map<string, Relay>();
+  /** Debate id → its live source as last looked up (a request per listener per second otherwise). */
+  readonly #sources = new Map<number, { at: number; url: Promise<string> }>();
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(audio: AudioRuntime) {
@@ -101,8 +113,19 @@ export class LiveRelay {
     return this.audio.options.liveRelayGraceSeconds * 1000;
   }
 
-  /** The parliament's live HLS of a debate on air, from its source. */
-  async #liveSource(id: number): Promise<string> {
+  /** The parliament's live HLS of a debate on air, from its source (looked up once a second at most). */
+  #liveSource(id: number): Promise<string> {
+    const now = Date.now();
+    const known = this.#sources.get(id);
+    if (known && now - known.at < SOURCE_TTL_MS) return known.url;
+    if (this.#sources.size > 1000) this.#sources.clear();
+    const url = this.#lookUpLiveSource(id);
+    this.#sources.set(id, { at: now, url });
+    url.catch(() => this.#sources.delete(id));
+    return url;
+  }
+
+  async #lookUpLiveSource(id: number): Promise<string> {
     const debate = await this.audio.loadDebate(id);
     const source = this.audio.ctx.sources.registry.get(debate.source);
     const url = debate.status === 'en_cours' && source?.liveStream ? await source.liveStream({ id: debate.id, externalId: debate.externalId ?? null, status: debate.status }) : undefined;
@@ -144,7 +167,7 @@ export class LiveRelay {
     }
     if (relay) await this.#stop(relay);
     const dir = join(this.audio.ctx.dataDir(), 'live', key);
-    relay = { key, source: url.href, dir, debateIds: new Set([id]), process: undefined, codec: undefined, startedAt: Date.now(), restarts: 0, restartsInRow: 0, listeners: new Map(), lastSeen: Date.now(), waiting: 0, ready: Promise.resolve(), stopping: false };
+    relay = { key, source: url.href, dir, debateIds: new Set([id]), process: undefined, codec: undefined, startedAt: Date.now(), restarts: 0, restartsInRow: 0, listeners: new Map(), lastSeen: Date.now(), waiting: 0, ready: Promise.resolve(), stopping: false, segments: new Map() };
     this.#relays.set(key, relay);
     const r = relay;
     relay.ready = this.#start(r).catch((err: unknown) => {
@@ -226,9 +249,13 @@ export class LiveRelay {
     const end = Date.now() + 20_000;
     for (;;) {
       if (relay.failed) throw new ProblemError(502, 'live-relay-failed', 'Bad gateway', `The live relay failed: ${relay.failed}`);
+      if (relay.playlist && Date.now() - relay.playlist.at < PLAYLIST_TTL_MS) return relay.playlist.text;
       if (existsSync(file)) {
         const text = await readFile(file, 'utf8').catch(() => '');
-        if (/seg\d{6}\.ts/.test(text)) return text;
+        if (/seg\d{6}\.ts/.test(text)) {
+          relay.playlist = { at: Date.now(), text };
+          return text;
+        }
       }
       if (Date.now() > end) throw new ProblemError(503, 'live-relay-starting', 'Service unavailable', 'The live relay is starting: retry in a moment.', {}, { 'Retry-After': '2' });
       await new Promise((r) => setTimeout(r, 100));
@@ -258,8 +285,19 @@ export class LiveRelay {
     const relay = [...this.#relays.values()].find((r) => r.debateIds.has(id) && !r.stopping);
     if (!relay) throw new NotFoundError(`Debate ${id} has no live relay running: GET /api/debats/${id}/live first.`);
     this.#seen(relay, this.#listener(koa, l));
-    const body = await readFile(join(relay.dir, segment)).catch(() => undefined);
-    if (!body) throw new NotFoundError(`Segment ${segment} is not (or no longer) in the live window.`);
+    let body = relay.segments.get(segment);
+    if (!body) {
+      body = await readFile(join(relay.dir, segment)).catch(() => undefined);
+      if (!body) throw new NotFoundError(`Segment ${segment} is not (or no longer) in the live window.`);
+      // kept only once the playlist lists it (FFmpeg has finished writing it)
+      if (relay.playlist?.text.includes(`\n${segment}\n`)) {
+        relay.segments.set(segment, body);
+        for (const old of relay.segments.keys()) {
+          if (relay.segments.size <= SEGMENTS_IN_MEMORY) break;
+          relay.segments.delete(old);
+        }
+      }
+    }
     koa.set('Content-Type', 'video/mp2t');
     koa.set('Cache-Control', 'public, max-age=60');
     koa.body = body;
