@@ -5,14 +5,16 @@
 //   2. L listeners on one live stream through Robian's relay (GET /api/debats/{id}/live + segments),
 //      against one bare FFmpeg relay (same arguments) whose output nginx serves.
 //
-//   node --conditions=robian-source bench/an-pipeline.ts [--videos 500] [--listeners 500] [--seconds 20]
+//   node --conditions=robian-source bench/an-pipeline.ts [--videos 500] [--listeners 500] [--seconds 20] [--only discovery|live]
 //
-// Prints wall time, requests per video, listener throughput, latencies, RSS, and the ratios.
+// Prints wall time, requests per video, listener throughput, latencies, RSS, and the ratios. The
+// listeners run in a process of their own (bench/live-client.ts), so the host's RSS is the host's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DebateSchema } from '@robian/core';
 import { assembleeNationalePlugin } from '../packages/plugin-assemblee-nationale/src/index.ts';
@@ -20,7 +22,7 @@ import { audioPlugin } from '../packages/plugin-audio/src/index.ts';
 import { startTestHost } from '@robian/test-support';
 import { fakeVideos, startFakeParliament } from '../packages/host/test/fake-parliament.ts';
 
-const { values } = parseArgs({ options: { videos: { type: 'string', default: '500' }, listeners: { type: 'string', default: '500' }, seconds: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { videos: { type: 'string', default: '500' }, listeners: { type: 'string', default: '500' }, seconds: { type: 'string', default: '20' }, only: { type: 'string' } } });
 const VIDEOS = Number(values.videos);
 const LISTENERS = Number(values.listeners);
 const SECONDS = Number(values.seconds);
@@ -34,7 +36,6 @@ const rssOf = (pid: number | undefined) => {
   }
 };
 const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : NaN);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -82,53 +83,40 @@ async function discovery(): Promise<void> {
 }
 
 // ---------- 2. live listeners ----------
-interface LoadResult {
+interface LiveLoad {
   requests: number;
+  segments: number;
   bytes: number;
   errors: number;
-  latencies: number[];
+  p50_ms: number;
+  p99_ms: number;
 }
 
-/** L listeners, each polling the playlist once a second and fetching each new segment once, for SECONDS. */
-async function listeners(playlistUrl: (i: number) => string, segmentUrl: (playlist: string, name: string, i: number) => string): Promise<LoadResult> {
-  const r: LoadResult = { requests: 0, bytes: 0, errors: 0, latencies: [] };
-  const end = Date.now() + SECONDS * 1000;
-  const timed = async (url: string) => {
-    const t = performance.now();
-    try {
-      const res = await fetch(url);
-      const body = Buffer.from(await res.arrayBuffer());
-      r.latencies.push(performance.now() - t);
-      r.requests++;
-      if (!res.ok) {
-        r.errors++;
-        return undefined;
-      }
-      r.bytes += body.byteLength;
-      return body.toString('latin1');
-    } catch {
-      r.errors++;
-      return undefined;
-    }
-  };
-  await Promise.all(
-    Array.from({ length: LISTENERS }, async (_, i) => {
-      const seen = new Set<string>();
-      await new Promise((res) => setTimeout(res, Math.random() * 1000));
-      while (Date.now() < end) {
-        const playlist = await timed(playlistUrl(i));
-        const names = playlist ? [...playlist.matchAll(/^(\S*seg\d+\.ts)\S*$/gm)].map((m) => m[1]!) : [];
-        const last = names.at(-1);
-        if (last && !seen.has(last)) {
-          seen.add(last);
-          await timed(segmentUrl(playlistUrl(i), last, i));
-        }
-        await new Promise((res) => setTimeout(res, 1000));
-      }
-    }),
-  );
-  return r;
+/** bench/live-client.ts in a process of its own; `sample` runs every 500 ms meanwhile (RSS peaks). */
+function listeners(playlistUrl: string, segmentUrl: string, sample: () => void): Promise<LiveLoad> {
+  const timer = setInterval(sample, 500);
+  return new Promise<LiveLoad>((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./live-client.ts', import.meta.url)), playlistUrl, segmentUrl, String(LISTENERS), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LiveLoad) : reject(new Error(`live-client exited ${code}`))));
+  }).finally(() => clearInterval(timer));
 }
+
+/** RSS of a process and its children (nginx: master + worker). */
+const treeRss = (pid: number | undefined): number => {
+  if (!pid) return 0;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children file: the process alone
+  }
+  return rssOf(pid) + children.reduce((sum, c) => sum + treeRss(c), 0);
+};
+
+const line = (name: string, r: LiveLoad, rss: string) =>
+  `${name}: ${r.requests} requests (${(r.requests / SECONDS).toFixed(0)}/s), ${r.segments} segments, ${mb(r.bytes)} (${(r.bytes / SECONDS / 1048576).toFixed(2)} MiB/s), ${r.errors} errors, p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms; ${rss}`;
 
 async function live(): Promise<void> {
   const flux = '5';
@@ -156,12 +144,17 @@ async function live(): Promise<void> {
     const first = await host.request(`/api/debats/${id}/live?l=warmup`);
     if (first.status !== 200) throw new Error(`the relay did not start: ${first.status} ${await first.text()}`);
     const rssBefore = process.memoryUsage().rss;
-    const robian = await listeners((i) => `${host.url}/api/debats/${id}/live?l=b${i}`, (_p, name, i) => `${host.url}/api/debats/${id}/${name}?l=b${i}`);
-    const relays = ((await (await host.request('/health/detailed')).json()) as { plugins: { audio: { live_relays: { pid: number; listeners: number }[] } } }).plugins.audio.live_relays;
-    const robianRss = process.memoryUsage().rss;
-    const relayRss = rssOf(relays[0]?.pid);
-    console.log(`live relay, ${LISTENERS} listeners for ${SECONDS} s through Robian: ${relays.length} FFmpeg (${relays[0]?.listeners ?? 0} listeners seen), ${robian.requests} requests (${(robian.requests / SECONDS).toFixed(0)}/s), ${mb(robian.bytes)} served, ${robian.errors} errors, p50 ${pct(robian.latencies, 50).toFixed(1)} ms, p99 ${pct(robian.latencies, 99).toFixed(1)} ms`);
-    console.log(`  RSS: this process (host + load generator) ${mb(rssBefore)} → ${mb(robianRss)}, relay FFmpeg ${mb(relayRss)}`);
+    let hostPeak = rssBefore;
+    let relayPeak = 0;
+    let relayPid: number | undefined;
+    const relayStatus = async () => ((await (await host.request('/health/detailed')).json()) as { plugins: { audio: { live_relays: { pid: number; listeners: number }[] } } }).plugins.audio.live_relays;
+    relayPid = (await relayStatus())[0]?.pid;
+    const robian = await listeners(`${host.url}/api/debats/${id}/live?l=b{i}`, `${host.url}/api/debats/${id}/{name}?l=b{i}`, () => {
+      hostPeak = Math.max(hostPeak, process.memoryUsage().rss);
+      relayPeak = Math.max(relayPeak, rssOf(relayPid));
+    });
+    const relays = await relayStatus();
+    console.log(line(`live relay, ${LISTENERS} listeners × ${SECONDS} s through Robian`, robian, `${relays.length} FFmpeg for ${relays[0]?.listeners ?? 0} listeners; RSS host ${mb(rssBefore)} → peak ${mb(hostPeak)}, relay FFmpeg ${mb(relayPeak)}`));
 
     // baseline: the same FFmpeg relay, bare, served by nginx
     const out = join(dir, 'www', 'live');
@@ -179,10 +172,15 @@ async function live(): Promise<void> {
       if (i > 200) throw new Error('the bare relay did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const bare = await listeners(() => `http://127.0.0.1:${port}/live/index.m3u8`, (_p, name) => `http://127.0.0.1:${port}/live/${name}`);
-    const nginxRss = Number(readFileSync(`${dir}/nginx.pid`, 'utf8')) ? rssOf(Number(readFileSync(`${dir}/nginx.pid`, 'utf8'))) : 0;
-    console.log(`bare FFmpeg relay + nginx, same listeners: ${bare.requests} requests (${(bare.requests / SECONDS).toFixed(0)}/s), ${mb(bare.bytes)} served, ${bare.errors} errors, p50 ${pct(bare.latencies, 50).toFixed(1)} ms, p99 ${pct(bare.latencies, 99).toFixed(1)} ms; RSS nginx master ${mb(nginxRss)}, FFmpeg ${mb(rssOf(baselineFfmpeg.pid))}`);
-    console.log(`  ratio Robian / bare: requests ${(robian.requests / bare.requests).toFixed(2)}, bytes ${(robian.bytes / bare.bytes).toFixed(2)}, p99 latency ${(pct(robian.latencies, 99) / pct(bare.latencies, 99)).toFixed(1)}×`);
+    const nginxPid = Number(readFileSync(`${dir}/nginx.pid`, 'utf8'));
+    let nginxPeak = 0;
+    let ffmpegPeak = 0;
+    const bare = await listeners(`http://127.0.0.1:${port}/live/index.m3u8`, `http://127.0.0.1:${port}/live/{name}`, () => {
+      nginxPeak = Math.max(nginxPeak, treeRss(nginxPid));
+      ffmpegPeak = Math.max(ffmpegPeak, rssOf(baselineFfmpeg?.pid));
+    });
+    console.log(line('bare FFmpeg relay + nginx (1 worker), same listeners', bare, `RSS nginx (master + worker) peak ${mb(nginxPeak)}, FFmpeg ${mb(ffmpegPeak)}`));
+    console.log(`  ratio Robian / bare: requests served ${(robian.requests / bare.requests).toFixed(2)}, bytes ${(robian.bytes / bare.bytes).toFixed(2)}, segments ${(robian.segments / bare.segments).toFixed(2)}, p50 ${(robian.p50_ms / bare.p50_ms).toFixed(1)}×, p99 ${(robian.p99_ms / bare.p99_ms).toFixed(1)}×; errors ${robian.errors} vs ${bare.errors}`);
   } finally {
     nginx?.kill('SIGTERM');
     baselineFfmpeg?.kill('SIGTERM');
@@ -192,7 +190,9 @@ async function live(): Promise<void> {
   }
 }
 
-console.log(`bench/an-pipeline: ${VIDEOS} videos, ${LISTENERS} listeners × ${SECONDS} s (shared 2-core machine: ~8 engineers run tests on it at the same time)`);
-await discovery();
-await live();
+const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
+console.log(`bench/an-pipeline: ${VIDEOS} videos, ${LISTENERS} listeners × ${SECONDS} s; ${cpus().length} cores, load average ${load()}`);
+if (values.only !== 'live') await discovery();
+if (values.only !== 'discovery') await live();
+console.log(`load average at the end: ${load()}`);
 process.exit(0);
