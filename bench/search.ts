@@ -5,6 +5,7 @@
 //        [--database-url postgresql://postgres@127.0.0.1:5432/test]   (a scratch database is created there)
 //        [--keep]   (keep the scratch database or SQLite folder, to look at its plans)
 //        [--reuse postgresql://…/robian_t_…]   (measure on a database a --keep run left: no seeding, not dropped)
+//        [--into postgresql://…/an_empty_database]   (seed there instead of a scratch database, and keep it)
 //
 // Without --database-url it runs on SQLite (a temporary file). In the main table caches are off
 // (CACHE_TTL_SEARCH=0), so every request measures what a cache miss costs: the full HTTP round trip on 127.0.0.1, the index
@@ -28,13 +29,15 @@ const { values } = parseArgs({
     'database-url': { type: 'string' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
+    into: { type: 'string' },
   },
 });
 const DEBATES = Number(values.debates);
 const RUNS = Number(values.runs);
 const dataDir = mkdtempSync(join(tmpdir(), 'robian-bench-search-'));
-const scratch = values.reuse
-  ? { url: values.reuse, drop: async () => {} }
+const existing = values.reuse ?? values.into;
+const scratch = existing
+  ? { url: existing, drop: async () => {} }
   : values['database-url']
     ? await createTestDatabase(values['database-url'])
     : undefined;
@@ -348,7 +351,7 @@ try {
   await measure();
   await measureCached();
 } finally {
-  if (values.keep || values.reuse) console.log(`kept ${scratch ? scratch.url : dataDir}`);
+  if (values.keep || existing) console.log(`kept ${scratch ? scratch.url : dataDir}`);
   else {
     rmSync(dataDir, { recursive: true, force: true });
     await scratch?.drop();
