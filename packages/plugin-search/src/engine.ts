@@ -230,14 +230,20 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
     // stay exact) but reads nothing else; the facets group the matches once and never
     // compute a score. One statement gathering both spilled the hits to a temporary file and computed
     // ts_rank for rows the facets alone needed (see docs/decisions.md, Search).
-    // Broad queries (issue #13): both statements read the `exactLimit + 1` most recent matches only
-    // (the date index walked, matches checked as it goes), so a query matching half the corpus ranks
-    // and groups a bounded set; a query with fewer matches reads them all and stays exact.
-    const bound = request.exactLimit !== undefined && ranked && !joinsDebate(src);
+    // Broad queries (issue #13): when PostgreSQL expects more than `exactLimit` matches, both
+    // statements read the `exactLimit + 1` most recent matches only (the date index walked, matches
+    // checked as it goes), so a query matching half the corpus ranks and groups a bounded set. The
+    // others (nearly all) take the exact statements: bounded, they would still read every match
+    // through the text index and then sort them all by date, 1.5–3× the time (docs/performance.md).
+    const run = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => (pool ? pool.query<T>(sql, params) : withPlannerSettings<T[]>(em, sql, params));
+    const bound =
+      request.exactLimit !== undefined && ranked && !joinsDebate(src) && (await estimatedMatches(run, `select 1 ${src.from}`, [...match, ...src.params])) > request.exactLimit;
     const candidates = (columns: string) => `(select ${columns} ${src.from} order by ${src.date} desc, ${src.id} desc limit ?) as c`;
+    // the score is computed inside the candidate set, so that its sort by date carries three narrow
+    // columns and not the documents (a sort of 1,500 documents cost more than the ranking itself)
     const pageSql = bound
-      ? `select id, cast(ts_rank(document, to_tsquery('french', ?)) as float8) as score, date${sortColumn ? ', sort_key' : ''} from ${candidates(
-          `${src.id} as id, s.document, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''}`,
+      ? `select id, score, date${sortColumn ? ', sort_key' : ''} from ${candidates(
+          `${src.id} as id, cast(${src.score} as float8) as score, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''}`,
         )} order by ${order} limit ? offset ?`
       : `select ${src.id} as id, cast(${src.score} as float8) as score, ${src.date} as date${sortColumn ? `, ${sortColumn} as sort_key` : ''} ${src.from} order by ${order} limit ? offset ?`;
     const pageParams = bound
@@ -251,11 +257,7 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
     const facetParams = bound ? [...match, ...src.params, request.exactLimit! + 1] : [...match, ...src.params];
     type PageRow = { id: number; score: number | string | null };
     type FacetRow = { commission_id: number | null; type: string; year: number | string | null; n: number | string };
-    const [pageRows, facetRows] = await Promise.all(
-      pool
-        ? [pool.query<PageRow>(pageSql, pageParams), pool.query<FacetRow>(facetSql, facetParams)]
-        : [withPlannerSettings<PageRow[]>(em, pageSql, pageParams), withPlannerSettings<FacetRow[]>(em, facetSql, facetParams)],
-    );
+    const [pageRows, facetRows] = await Promise.all([run<PageRow>(pageSql, pageParams), run<FacetRow>(facetSql, facetParams)]);
     for (const r of pageRows) hits.push({ id: Number(r.id), score: score(r.score) });
     const commissions = new Map<number, number>();
     const types = new Map<string, number>();
@@ -303,6 +305,19 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
   facets.types.sort(byCount);
   facets.years.sort((a, b) => b.value - a.value);
   return { hits, total, totalExact, facets };
+}
+
+/**
+ * PostgreSQL's estimate of the rows a statement returns (`explain`, planned and not run: a round trip
+ * and ~0.2 ms). From the text index's statistics: close for one word or prefix (`commission`: 54,350
+ * for 54,360), low for words that go together (`questions au gouvernement`: 1,163 for 10,247), which
+ * then get the exact statements — exact beyond `exactLimit`, and still faster than bounded there.
+ */
+async function estimatedMatches(run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>, sql: string, params: unknown[]): Promise<number> {
+  const [row] = await run<{ 'QUERY PLAN': unknown }>(`explain (format json) ${sql}`, params);
+  const value = row?.['QUERY PLAN'];
+  const plan = (typeof value === 'string' ? JSON.parse(value) : value) as { Plan?: { 'Plan Rows'?: number } }[] | undefined;
+  return Number(plan?.[0]?.Plan?.['Plan Rows'] ?? Number.POSITIVE_INFINITY);
 }
 
 /** Whether the matches are read through `debate` (sorted by one of its own columns): then no bound. */

@@ -168,6 +168,11 @@ for (const mode of STORAGE_MODES) {
     });
 
     it('bounds broad debate searches on PostgreSQL (a flagged lower bound), stays exact on SQLite and for narrow queries', async () => {
+      // PostgreSQL bounds a query it expects to match more than the limit: its estimate comes from
+      // the statistics of the text index, which a fresh table has not got yet (autovacuum gathers them)
+      const fresh = (await (await host.request('/api/search?q=questions&per_page=4')).json()) as { total: number; total_exact: boolean };
+      assert.deepEqual([fresh.total, fresh.total_exact], [120, true], 'without statistics: the exact statements, exact beyond the limit');
+      if (mode.name !== 'sqlite') await em().getConnection().execute('analyze search_debate');
       const body = (await (await host.request('/api/search?q=questions&per_page=5')).json()) as { total: number; total_exact: boolean; facets_exact: boolean; debates: { title: string }[]; facets: { types: { value: string; count: number }[] } };
       if (mode.name === 'sqlite') assert.deepEqual([body.total, body.total_exact], [120, true]);
       else {
