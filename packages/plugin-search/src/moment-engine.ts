@@ -118,9 +118,10 @@ export async function runMomentSearch(em: EntityManager, dialect: Dialect, reque
   const limit = request.exactLimit + 1;
   const order = ranked ? 'm_score desc, m_date desc, m_segment asc' : 'm_date desc, m_segment asc';
   const offset = (request.page - 1) * request.perPage;
-  const parts = [
-    `with c as materialized (${compiled.select} order by m_date desc, m_segment desc limit ?)`,
-  ];
+  // the candidates in the order of search_moment_date_idx (date desc, segment_id asc): PostgreSQL
+  // walks it and stops at the limit, where `segment_id desc` made it read and sort every moment of
+  // each date it reached (a sitting's 3,000 cues share one date)
+  const parts = [`with c as materialized (${compiled.select} order by m_date desc, m_segment asc limit ?)`];
   const params: unknown[] = [...compiled.params, limit];
   const f = dialect === 'postgresql' ? 'float8' : 'real';
   const noInt = 'cast(null as integer)';
