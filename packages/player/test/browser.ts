@@ -1,7 +1,9 @@
 // A real browser for the player's tests: Debian's Chromium driven by playwright-core (Playwright's
 // own browser download cannot reach its host here), with the flags that keep it off the network.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
@@ -30,16 +32,39 @@ export function launch(): Promise<Browser> {
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 800 };
 
+const CONTEXT = { locale: 'fr-FR', timezoneId: 'Europe/Paris', reducedMotion: 'reduce' } as const;
+
 /**
- * A fresh context (its own storage: another device) and page. Service workers are blocked unless
- * asked for, so that only the offline test depends on the cached shell.
+ * A fresh context (its own storage: another device) and page. Service workers are blocked: only the
+ * offline test (launchProfile) depends on the cached shell.
  */
-export async function newPage(browser: Browser, base: string, viewport = DESKTOP, options: { serviceWorkers?: 'allow' | 'block' } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport, baseURL: base, locale: 'fr-FR', timezoneId: 'Europe/Paris', reducedMotion: 'reduce', serviceWorkers: options.serviceWorkers ?? 'block' });
+export async function newPage(browser: Browser, base: string, viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ ...CONTEXT, viewport, baseURL: base, serviceWorkers: 'block' });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   return { context, page, errors };
+}
+
+/**
+ * Chromium with a profile on disk, removed on close: what it judges only outside incognito contexts
+ * (whether the app is installable), with service workers allowed.
+ */
+export async function launchProfile(base: string, viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; errors: string[]; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'robian-player-profile-'));
+  const context = await chromium.launchPersistentContext(dir, { ...CONTEXT, executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, baseURL: base, serviceWorkers: 'allow' });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface AudioState {

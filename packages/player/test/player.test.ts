@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { DESKTOP, PHONE, audioState, axe, launch, newPage, waitAudio } from './browser.ts';
+import { DESKTOP, PHONE, audioState, axe, launch, launchProfile, newPage, waitAudio } from './browser.ts';
 import { capture, MAX_DIFF_RATIO } from './screenshots.ts';
 import { CHAPTERS, MOMENT, SEGMENTS, startSite, type Site } from './site.ts';
 
@@ -252,7 +252,7 @@ describe('the web player in Chromium', () => {
     assert.equal(await page.locator('#collection option', { hasText: 'À réécouter' }).count(), 1, 'the collection is offered for the next sitting');
   });
 
-  it('a keyboard-only journey: search, open, play, pause', async () => {
+  it('focus order, the skip link, and a keyboard-only journey: search, open, play, pause, seek, speed', async () => {
     const k = await newPage(browser, site.url);
     const p = k.page;
     await p.goto('/');
@@ -294,6 +294,16 @@ describe('the web player in Chromium', () => {
     await tabTo(/^BUTTON:Pause$/);
     await p.keyboard.press(' ');
     await waitAudio(p, (a) => a.paused, 'paused');
+    // the player bar's seek bar and speed, with the keys a slider and a select answer
+    await tabTo(/^INPUT:Position dans la séance$/, 60);
+    const at = (await audioState(p)).currentTime;
+    for (let i = 0; i < 5; i++) await p.keyboard.press('ArrowRight');
+    const moved = await waitAudio(p, (a) => a.currentTime >= Math.floor(at) + 4 && !a.seeking, 'seeking with the arrow keys');
+    assert.ok(moved.currentTime < at + 7, `five steps of a second from ${at}: ${moved.currentTime}`);
+    await tabTo(/^SELECT:/);
+    assert.equal(await p.evaluate(() => document.activeElement?.id), 'speed');
+    await p.keyboard.press('ArrowDown');
+    await waitAudio(p, (a) => a.playbackRate === 1.25, 'faster with the arrow key');
     assert.deepEqual(k.errors, []);
     await k.context.close();
   });
@@ -530,8 +540,8 @@ describe('the web player in Chromium', () => {
     }
   });
 
-  it('is installable (web manifest) and its shell opens offline from the service worker', async () => {
-    const v = await newPage(browser, site.url, DESKTOP, { serviceWorkers: 'allow' });
+  it('is installable (web manifest, Chromium’s own verdict) and its shell opens offline from the service worker', async () => {
+    const v = await launchProfile(site.url);
     try {
       await v.page.goto('/');
       await v.page.getByRole('heading', { level: 1 }).waitFor();
@@ -560,9 +570,19 @@ describe('the web player in Chromium', () => {
       await v.page.getByRole('status').filter({ hasText: 'Hors ligne' }).waitFor();
       await v.page.locator('main [role="alert"]').waitFor();
       assert.deepEqual(site.paths.slice(before), [], 'nothing reached the host: the page and its assets came from the worker’s cache');
-    } finally {
+
+      // what Chromium itself says of the manifest and of installing the app (outside incognito; asked
+      // last: after this check, an offline reload reports navigator.onLine as true)
       await v.context.setOffline(false);
-      await v.context.close();
+      await v.page.reload();
+      await v.page.getByRole('heading', { level: 1 }).waitFor();
+      const cdp = await v.context.newCDPSession(v.page);
+      const parsed = await cdp.send('Page.getAppManifest');
+      assert.deepEqual([parsed.url.endsWith('/manifest.webmanifest'), parsed.errors], [true, []]);
+      assert.deepEqual((await cdp.send('Page.getInstallabilityErrors')).installabilityErrors, []);
+      assert.deepEqual(v.errors, []);
+    } finally {
+      await v.close();
     }
   });
 

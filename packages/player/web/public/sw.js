@@ -1,6 +1,8 @@
 // Robian's offline shell: the page and its hashed assets are cached; the API and audio never are
 // (they go to the network, and a failed API call shows the app's offline notice).
 const SHELL = 'robian-shell-v1';
+/** Cached with the page and served like it (network first): the manifest and the icon the page names. */
+const TOP_FILES = ['/manifest.webmanifest', '/icon.svg'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -10,7 +12,7 @@ self.addEventListener('install', (event) => {
       const html = await page.clone().text();
       await cache.put('/', page);
       const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
-      await cache.addAll([...new Set([...assets, '/manifest.webmanifest', '/icon.svg'])]);
+      await cache.addAll([...new Set([...assets, ...TOP_FILES])]);
       await self.skipWaiting();
     })(),
   );
@@ -30,15 +32,15 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
-  if (req.mode === 'navigate' && url.pathname === '/') {
+  if ((req.mode === 'navigate' && url.pathname === '/') || TOP_FILES.includes(url.pathname)) {
     // network first (a new version shows at once), the cached shell when offline
     event.respondWith(
       fetch(req)
         .then(async (res) => {
-          if (res.ok) await (await caches.open(SHELL)).put('/', res.clone());
+          if (res.ok) await (await caches.open(SHELL)).put(url.pathname, res.clone());
           return res;
         })
-        .catch(async () => (await caches.match('/')) ?? Response.error()),
+        .catch(async () => (await caches.match(url.pathname)) ?? Response.error()),
     );
     return;
   }
