@@ -6,7 +6,7 @@
 //   node --conditions=robian-source bench/moments.ts --database-url postgresql://postgres@127.0.0.1:5432/test
 //        [--sittings 1000] [--cues 3000] [--runs 15] [--keep] [--reuse postgresql://…/robian_t_…]
 //        [--into postgresql://…/an_empty_database]   (seed there instead of a scratch database, and keep it)
-//        [--exact-limit 5000]   (SEARCH_EXACT_LIMIT of the measured host: the bounded candidate set's size)
+//        [--exact-limit 500]   (SEARCH_MOMENT_EXACT_LIMIT of the measured host: the bounded candidate set's size)
 //
 // Seeding (see seed()): a few sittings the production path (moments refreshed at commit by the
 // triggers), the others bulk-loaded server-side by `insert … select` from generate_series, the
@@ -48,7 +48,7 @@ const env: Record<string, string> = {
   CACHE_TTL_DEBATES: '0',
   RATE_LIMIT_PER_MINUTE: '0',
   DATABASE_URL: scratch.url,
-  ...(values['exact-limit'] ? { SEARCH_EXACT_LIMIT: values['exact-limit'] } : {}),
+  ...(values['exact-limit'] ? { SEARCH_MOMENT_EXACT_LIMIT: values['exact-limit'] } : {}),
 };
 
 // What deputies say, in pieces: a cue is two of them (so words recur at realistic, uneven rates).

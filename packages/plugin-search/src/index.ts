@@ -20,12 +20,14 @@ export const searchPlugin = definePlugin({
   options: z.object({
     /** Matches counted, faceted and ranked exactly; beyond, the most recent ones (docs/search.md § Broad queries). */
     exactLimit: z.coerce.number().int().min(100).max(1_000_000).default(5000),
+    /** The same for `/api/search/moments`: transcripts are ~3,000 moments a sitting (docs/search.md § Broad queries). */
+    momentExactLimit: z.coerce.number().int().min(100).max(1_000_000).default(500),
   }),
-  env: { exactLimit: 'SEARCH_EXACT_LIMIT' },
+  env: { exactLimit: 'SEARCH_EXACT_LIMIT', momentExactLimit: 'SEARCH_MOMENT_EXACT_LIMIT' },
   migrations: searchMigrations,
   unmanagedSchema: { tables: [/^search_debate/, /^search_moment/], triggers: true, routines: true },
   async setup(ctx) {
-    const index = new SearchIndex(ctx, ctx.options.exactLimit);
+    const index = new SearchIndex(ctx, ctx.options.exactLimit, ctx.options.momentExactLimit);
     await index.open();
     index.register();
     const moments = new MomentSearch(index);

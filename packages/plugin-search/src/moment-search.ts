@@ -172,7 +172,7 @@ export class MomentSearch {
       operationId: 'searchMoments',
       summary: 'Moments of debates where the words were said, best first, with their time and speaker',
       description:
-        'Searches the transcripts (the preferred source of each debate). Same query language and filters as /api/search; `depute` means "said by this deputy", `commission` the debates of that committee. Each moment has its start and end, speaker, a highlighted snippet and a stream URL starting there. Totals, facets and ranking are exact up to SEARCH_EXACT_LIMIT matches; beyond, `total_exact`/`facets_exact` are false and they cover the most recent matches.',
+        'Searches the transcripts (the preferred source of each debate). Same query language and filters as /api/search; `depute` means "said by this deputy", `commission` the debates of that committee. Each moment has its start and end, speaker, a highlighted snippet and a stream URL starting there. Totals, facets and ranking are exact up to SEARCH_MOMENT_EXACT_LIMIT matches (default 500); beyond, `total_exact`/`facets_exact` are false and they cover the most recent matches.',
       tags: ['search'],
       query: momentQuery,
       responses: { 200: { description: 'A page of moments', schema: momentResponse } },
@@ -193,7 +193,7 @@ export class MomentSearch {
               filters: { type: query.type, status: query.status, commission: query.commission, depute: query.depute, date_start: query.date_start, date_end: query.date_end, has_audio: query.has_audio },
               page: query.page,
               perPage: query.per_page,
-              exactLimit: this.index.exactLimit,
+              exactLimit: this.index.momentExactLimit,
             },
             this.index.pool,
           );

@@ -50,9 +50,13 @@ export class SearchIndex implements SearchService {
   /** Matches counted, faceted and ranked exactly (the plugin's `exactLimit`, SEARCH_EXACT_LIMIT). */
   readonly exactLimit: number;
 
-  constructor(ctx: PluginContext, exactLimit = 5000) {
+  /** The same for the moment search (the plugin's `momentExactLimit`, SEARCH_MOMENT_EXACT_LIMIT). */
+  readonly momentExactLimit: number;
+
+  constructor(ctx: PluginContext, exactLimit = 5000, momentExactLimit = 500) {
     this.ctx = ctx;
     this.exactLimit = exactLimit;
+    this.momentExactLimit = momentExactLimit;
     this.dialect = dialectOfConfig(ctx.config);
     this.cache = ctx.cache.namespace('search', ctx.config.cacheTtl.search);
   }

@@ -45,7 +45,7 @@ for (const mode of STORAGE_MODES) {
     const write = (debate: string, source: string, segments: TranscriptSegmentInput[]) => replaceTranscript(em(), ids[debate]!, source, segments, { events: host.robian.kernel.events });
 
     before(async () => {
-      host = await startTestHost({ mode: mode.name, plugins: [usePlugin(searchPlugin, { exactLimit: 100 })] });
+      host = await startTestHost({ mode: mode.name, plugins: [usePlugin(searchPlugin, { exactLimit: 110, momentExactLimit: 100 })] });
       const e = em();
       const affsoc = e.create(CommissionSchema, { source: 'an', externalId: 'PO-M-AFFSOC', name: 'Commission des affaires sociales', shortName: 'Affaires sociales', slug: 'commission-des-affaires-sociales' } as never);
       const curie = e.create(DeputySchema, { source: 'an', externalId: 'PA-M1', firstName: 'Marie', lastName: 'Curie', fullName: 'Marie Curie', slug: 'marie-curie' } as never);
@@ -68,10 +68,10 @@ for (const mode of STORAGE_MODES) {
         cue(30, 'Je voudrais parler de la réforme des retraites.', { deputy_external_id: 'PA-M2', speaker_name: 'Jean Jaurès' }),
         cue(34, 'Et aussi de la protection sociale des indépendants.', { deputy_external_id: 'PA-M1', speaker_name: 'Marie Curie' }),
       ]);
-      // more debates than the exact limit (100) match "questions"
+      // more debates than the debates' exact limit (110) match "questions"
       for (let i = 0; i < 120; i++) e.create(DebateSchema, { title: `Questions écrites n° ${i + 1}`, date: new Date(Date.UTC(2025, 0, 1 + i)), type: 'autre' } as never);
       await e.flush();
-      // more matches than the exact limit (100)
+      // more matches than the moments' exact limit (100)
       await write('marathon', 'captions', Array.from({ length: 150 }, (_, i) => cue(i * 5, `Amendement numéro ${i + 1} sur la séance de nuit.`, { speaker_name: 'M. le président' })));
     });
     after(() => host.close());
@@ -176,8 +176,9 @@ for (const mode of STORAGE_MODES) {
       const body = (await (await host.request('/api/search?q=questions&per_page=5')).json()) as { total: number; total_exact: boolean; facets_exact: boolean; debates: { title: string }[]; facets: { types: { value: string; count: number }[] } };
       if (mode.name === 'sqlite') assert.deepEqual([body.total, body.total_exact], [120, true]);
       else {
-        assert.deepEqual([body.total, body.total_exact, body.facets_exact], [101, false, false]);
-        assert.equal(body.facets.types.reduce((n, t) => n + t.count, 0), 101);
+        // the debates' limit (110), not the moments' (100)
+        assert.deepEqual([body.total, body.total_exact, body.facets_exact], [111, false, false]);
+        assert.equal(body.facets.types.reduce((n, t) => n + t.count, 0), 111);
       }
       assert.equal(body.debates.length, 5);
       const narrow = (await (await host.request(`/api/search?q=${encodeURIComponent('"questions écrites n° 7"')}`)).json()) as typeof body;
