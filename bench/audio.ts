@@ -13,7 +13,7 @@
 //
 //   node --conditions=robian-source bench/audio.ts [--minutes 5] [--repeat 1] [--clients 500]
 //        [--seconds 10] [--size-mb 200] [--chunk-kb 256] [--skip-extraction] [--skip-streaming]
-//        [--storage local|s3]
+//        [--storage local|s3] [--s3-paths direct,proxy,bare,follow,redirect]
 //
 // Needs ffmpeg/ffprobe on PATH, and nginx (`apt-get install -y nginx`) for part 2 on local storage.
 import { execFile, spawn } from 'node:child_process';
@@ -26,7 +26,7 @@ import { parseArgs, promisify } from 'node:util';
 import { startTestHost } from '@robian/test-support';
 import { audioPlugin, outputArgs, type Rendition } from '../packages/plugin-audio/src/index.ts';
 import { startMediaServer } from '../packages/plugin-audio/test/helpers.ts';
-import { s3StreamingBench } from './audio-s3.ts';
+import { S3_PATHS, s3StreamingBench } from './audio-s3.ts';
 import { runClient } from './range-load.ts';
 
 const exec = promisify(execFile);
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     'skip-extraction': { type: 'boolean', default: false },
     'skip-streaming': { type: 'boolean', default: false },
     storage: { type: 'string', default: 'local' },
+    's3-paths': { type: 'string', default: S3_PATHS.join(',') },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -253,6 +254,6 @@ if (!values['skip-extraction']) await extractionBench();
 if (values.storage !== 'local' && values.storage !== 's3') throw new Error(`--storage: expected local or s3, got "${values.storage}"`);
 if (!values['skip-streaming']) {
   if (values.storage === 's3') {
-    await s3StreamingBench({ size: Number(values['size-mb']) * 1024 * 1024, clients: Number(values.clients), seconds: Number(values.seconds), chunk: Number(values['chunk-kb']) * 1024, rounds: REPEAT });
+    await s3StreamingBench({ size: Number(values['size-mb']) * 1024 * 1024, clients: Number(values.clients), seconds: Number(values.seconds), chunk: Number(values['chunk-kb']) * 1024, rounds: REPEAT, paths: values['s3-paths'].split(',') });
   } else await streamingBench();
 }

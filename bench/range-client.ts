@@ -23,6 +23,8 @@ let bytes = 0;
 let requests = 0;
 let errors = 0;
 let bad = 0;
+/** The unexpected statuses by code. */
+const badStatuses: Record<string, number> = {};
 const end = performance.now() + seconds * 1000;
 
 /** One GET; resolves with the status and Location once the body is read (undefined on a network error). */
@@ -56,7 +58,10 @@ async function one(): Promise<void> {
   if (!r) errors++;
   else {
     requests++;
-    if (r.status !== expected) bad++;
+    if (r.status !== expected) {
+      bad++;
+      badStatuses[r.status] = (badStatuses[r.status] ?? 0) + 1;
+    }
   }
 }
 
@@ -70,6 +75,6 @@ const elapsed = (performance.now() - t0) / 1000;
 ttfb.sort((a, b) => a - b);
 const q = (p: number) => ttfb[Math.min(ttfb.length - 1, Math.floor(p * ttfb.length))] ?? NaN;
 process.stdout.write(
-  JSON.stringify({ requests, errors, non206: bad, seconds: elapsed, mib_per_s: bytes / 1048576 / elapsed, req_per_s: requests / elapsed, ttfb_p50_ms: q(0.5), ttfb_p99_ms: q(0.99) }) + '\n',
+  JSON.stringify({ requests, errors, non206: bad, statuses: badStatuses, seconds: elapsed, mib_per_s: bytes / 1048576 / elapsed, req_per_s: requests / elapsed, ttfb_p50_ms: q(0.5), ttfb_p99_ms: q(0.99) }) + '\n',
 );
 agent.destroy();

@@ -7,6 +7,8 @@ export interface LoadResult {
   errors: number;
   /** Answers of another status than expected (206, or 302 in redirect mode). */
   non206: number;
+  /** Those answers by status code. */
+  statuses?: Record<string, number>;
   seconds: number;
   mib_per_s: number;
   req_per_s: number;
