@@ -78,6 +78,26 @@ function slice(body: Readable, skip: number, length: number): Readable {
   return body.pipe(out);
 }
 
+/**
+ * The chunks of a body of `length` bytes, once it ended. More bytes than announced, or an end before
+ * them, is an error (never a short or mixed answer).
+ */
+function collect(body: http.IncomingMessage, length: number, what: string): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let at = 0;
+    body.on('data', (chunk: Buffer) => {
+      at += chunk.length;
+      if (at > length) body.destroy(new Error(`${what}: the server sent more than the ${length} bytes asked for`));
+      else chunks.push(chunk);
+    });
+    body.once('end', () => (at === length ? resolve(chunks) : reject(new Error(`${what}: the server sent ${at} of ${length} bytes`))));
+    body.once('error', reject);
+    // after 'end' this is a no-op; before it, the connection went away mid-body
+    body.once('close', () => reject(new Error(`${what}: the connection closed after ${at} of ${length} bytes`)));
+  });
+}
+
 /** A server without an operation answers 501 NotImplemented (s3rver: ListMultipartUploads). */
 const isNotImplemented = (err: unknown) => err instanceof S3ServiceException && (err.name === 'NotImplemented' || err.$metadata?.httpStatusCode === 501);
 
@@ -235,28 +255,70 @@ export class S3AudioStorage implements AudioStorage {
     throw new Error(`${this.describe(key)}: asked for bytes ${range.start}-${range.end}, the server answered ${read.contentRange}`);
   }
 
-  /** GET of the presigned URL; undefined when the SDK is to try (403, connection failed before an answer). */
-  async #readSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<ObjectRead | undefined> {
+  /**
+   * A range for the proxy route (`serveFile` uses it for answers up to `loadMaxBytes`): one GET of the
+   * presigned URL with the range and `If-Match`, its body kept as the chunks it arrived in, which the
+   * route writes corked with the headers. Against `open` + a pipe, that saves the stream's per-chunk
+   * work and four of a 256 KiB range's five socket writes, with no copy and no buffer held while S3
+   * is answering (docs/performance.md § Audio on S3). An answer that is not exactly the bytes asked
+   * for (a server that ignored the range, a 403, a failed connection) is read again through `open`.
+   */
+  async load(key: string, range: { start: number; end: number }, expected?: StoredFile): Promise<Buffer[]> {
+    const res = await this.#getSigned(key, range, expected);
+    if (res && res.statusCode === 206) {
+      const contentRange = res.headers['content-range'];
+      const total = Number(/\/(\d+)$/.exec(contentRange ?? '')?.[1]);
+      const etag = res.headers.etag;
+      // the bytes asked for, of the version looked up: anything else is read again through open's checks
+      const end = Math.min(range.end, total - 1);
+      if (contentRange === `bytes ${range.start}-${end}/${total}` && (!expected || (total === expected.size && (!expected.etag || !etag || etag === expected.etag)))) {
+        return collect(res, end - range.start + 1, this.describe(key));
+      }
+    }
+    if (res) await this.#refuse(key, res);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.open(key, range, expected)) chunks.push(chunk as Buffer);
+    return chunks;
+  }
+
+  /** The longest answer the route reads with `load` (one GET, buffered); longer ones are one streamed GET (`open`). */
+  loadMaxBytes = 1024 * 1024;
+
+  /** A GET of the presigned URL of `key`; undefined when the connection failed before an answer. */
+  async #getSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<http.IncomingMessage | undefined> {
     const url = await this.url(key, { ttlSeconds: READ_URL_TTL });
     const headers: Record<string, string> = { ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}), ...(expected?.etag ? { 'if-match': expected.etag } : {}) };
-    const res = await new Promise<http.IncomingMessage | undefined>((resolve) => {
+    return new Promise<http.IncomingMessage | undefined>((resolve) => {
       const req = (this.#base.protocol === 'https:' ? https : http).get(url, { agent: this.#agent, headers }, resolve);
       req.on('error', () => resolve(undefined));
     });
+  }
+
+  /**
+   * Drains an answer that is not the object's bytes and says what it means: throws ENOENT for 404
+   * (no object) and 412 (replaced); drops the object's cached URLs for 403 (credentials rotated since
+   * they were signed); throws for other errors. Resolves for a 2xx (the caller reads another way).
+   */
+  async #refuse(key: string, res: http.IncomingMessage): Promise<void> {
+    const status = res.statusCode ?? 0;
+    res.resume();
+    if (status === 404) throw gone(key, 'no such object');
+    if (status === 412) throw gone(key, 'replaced since it was looked up');
+    if (status === 403) this.#forgetUrls(key);
+    else if (status < 200 || status > 299) throw new Error(`${this.describe(key)}: GET answered ${status}`);
+  }
+
+  /** GET of the presigned URL; undefined when the SDK is to try (403, connection failed before an answer). */
+  async #readSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<ObjectRead | undefined> {
+    const res = await this.#getSigned(key, range, expected);
     if (!res) return undefined;
     const status = res.statusCode ?? 0;
     if (status === 200 || status === 206) {
       const etag = res.headers.etag;
       return { body: res, contentRange: res.headers['content-range'], contentLength: Number(res.headers['content-length']), ...(etag ? { etag } : {}) };
     }
-    res.resume();
-    if (status === 404) throw gone(key, 'no such object');
-    if (status === 412) throw gone(key, 'replaced since it was looked up');
-    if (status === 403) {
-      this.#forgetUrls(key);
-      return undefined;
-    }
-    throw new Error(`${this.describe(key)}: GET answered ${status}`);
+    await this.#refuse(key, res);
+    return undefined;
   }
 
   async #readSdk(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<ObjectRead> {

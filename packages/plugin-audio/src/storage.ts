@@ -61,6 +61,15 @@ export interface AudioStorage {
    * stream (see serve.ts). Same `expected` rule as `open`. `close` exactly once.
    */
   reader?(key: string, expected?: StoredFile): Promise<RangeReader>;
+  /**
+   * Optional: the bytes `range.start`..`range.end` (inclusive) as the buffers they arrived in, once
+   * all arrived, for storages where a read is a request (object storage: one GET). The audio route
+   * uses it for answers of up to `loadMaxBytes` and writes them corked with the headers: one socket
+   * write, no stream (see serve.ts). Same `expected` rule as `open`.
+   */
+  load?(key: string, range: { start: number; end: number }, expected?: StoredFile): Promise<Buffer[]>;
+  /** With `load`: the longest answer read with it; longer ones are streamed with `open`. */
+  readonly loadMaxBytes?: number;
   stat(key: string): Promise<StoredFile | undefined>;
   delete(key: string): Promise<boolean>;
   /** Every stored file (temp files included, their key ends in `.tmp`). */

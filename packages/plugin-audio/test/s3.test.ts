@@ -116,6 +116,28 @@ describe('S3AudioStorage on a real S3 protocol server', () => {
     // the SDK is tried and its error (parsed from S3's answer) is what the caller sees
     const stranger = make({ forcePathStyle: true, prefix: s.prefix, credentials: { accessKeyId: 'UNKNOWN', secretAccessKey: 'UNKNOWN' } });
     await assert.rejects(stranger.open(key, { start: 0, end: 4 }, stored), (e: Error) => e.name === 'InvalidAccessKeyId');
+    // load falls back the same way
+    assert.equal(Buffer.concat(await s.load(key, { start: 6, end: 10 }, stored)).toString(), 'of th');
+    await assert.rejects(stranger.load(key, { start: 0, end: 4 }, stored), (e: Error) => e.name === 'InvalidAccessKeyId');
+  });
+
+  it('loads a range whole (load): exact bytes, a wider answer cut, another version refused, a missing object ENOENT', async () => {
+    const s = make({ forcePathStyle: true });
+    const key = '13/mp3-128k.mp3';
+    const body = randomBytes(300 * 1024);
+    await s.put(key, await temp(s, key, body));
+    const stored = (await s.stat(key))!;
+    assert.ok(Buffer.concat(await s.load(key, { start: 12_345, end: 112_344 }, stored)).equals(body.subarray(12_345, 112_345)));
+    // past the end: clamped to the object, as a GET is
+    assert.ok(Buffer.concat(await s.load(key, { start: body.length - 10, end: body.length + 100 }, stored)).equals(body.subarray(body.length - 10)));
+    // s3rver answers `bytes=0-0` with more than one byte: load reads it again through open, which cuts it
+    assert.ok(Buffer.concat(await s.load(key, { start: 0, end: 0 }, stored)).equals(body.subarray(0, 1)));
+    // another version under the key: ENOENT, never its bytes
+    await s.put(key, await temp(s, key, Buffer.from('a replacement')));
+    await assert.rejects(s.load(key, { start: 0, end: 4 }, stored), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    await s.delete(key);
+    await assert.rejects(s.load(key, { start: 0, end: 4 }), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    await assert.rejects(s.load('../etc/passwd', { start: 0, end: 4 }), /invalid storage key/);
   });
 
   it('says undefined only for a missing object: an unreachable server is an error (cleanup must not forget rows)', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startTestHost, type TestHost } from '@robian/test-support';
-import { audioPlugin, type AudioStorage } from '../src/index.ts';
+import { audioPlugin, type AudioStorage, type S3AudioStorage } from '../src/index.ts';
 import { createDebate, extract, hlsFixture, startMediaServer, streaming, waitRendition, type MediaServer } from './helpers.ts';
 import { startS3Server, uniquePrefix, type S3Server } from './s3-server.ts';
 
@@ -19,11 +20,50 @@ async function storedBytes(storage: AudioStorage, key: string): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
-/** The same suite on the local filesystem and on S3 through Robian (AUDIO_DELIVERY=proxy, GetObject with the range). */
+/**
+ * The same suite on the local filesystem and on S3 through Robian (AUDIO_DELIVERY=proxy, a GET of the
+ * object with the range): answers up to `loadMaxBytes` read whole first, longer ones streamed; the
+ * third run streams every answer (`loadMaxBytes` 0), so that both S3 paths pass the suite.
+ */
 const STORAGES = [
-  { name: 'local storage', s3: false },
-  { name: 'S3 storage, proxy delivery', s3: true },
+  { name: 'local storage', s3: false, streamed: false },
+  { name: 'S3 storage, proxy delivery', s3: true, streamed: false },
+  { name: 'S3 storage, proxy delivery, every answer streamed', s3: true, streamed: true },
 ];
+
+/**
+ * How many socket writes (`_write` or `_writev` of the connection, one system call each) the host's
+ * responses to `path` took.
+ */
+function countSocketWrites(host: TestHost, path: string): { counts: { socketWrites: number }; detach: () => void } {
+  const counts = { socketWrites: 0 };
+  let detach = () => {};
+  type Hooks = { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void };
+  host.robian.kernel.services.get('http.server').attach((server) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== path) return;
+      const socket = res.socket as unknown as Hooks;
+      const { _write, _writev } = socket;
+      socket._write = function (this: unknown, ...a: unknown[]) {
+        counts.socketWrites++;
+        return _write.apply(this, a);
+      };
+      if (_writev)
+        socket._writev = function (this: unknown, ...a: unknown[]) {
+          counts.socketWrites++;
+          return _writev.apply(this, a);
+        };
+      res.once('close', () => {
+        socket._write = _write;
+        if (_writev) socket._writev = _writev;
+      });
+    };
+    server.on('request', onRequest);
+    detach = () => server.off('request', onRequest);
+    return detach;
+  });
+  return { counts, detach: () => detach() };
+}
 
 for (const storage of STORAGES) describe(`audio streaming: ranges, validators, download (${storage.name})`, () => {
   let media: MediaServer;
@@ -44,6 +84,7 @@ for (const storage of STORAGES) describe(`audio streaming: ranges, validators, d
     assert.equal(r.status, 'ready', r.error ?? '');
     const stored = host.robian.kernel.services.get('audio').storage;
     assert.equal(stored.kind, storage.s3 ? 's3' : 'local');
+    if (storage.streamed) (stored as S3AudioStorage).loadMaxBytes = 0;
     file = await storedBytes(stored, `${id}/aac-source.m4a`);
     size = file.length;
     assert.ok(size > 100_000);
@@ -92,6 +133,21 @@ for (const storage of STORAGES) describe(`audio streaming: ranges, validators, d
       assert.ok((await bytes(res)).equals(file.subarray(start, end + 1)));
     });
   }
+
+  it(storage.streamed ? 'streams a range when loadMaxBytes is 0 (several socket writes)' : 'answers a range of up to 256 KiB in one socket write, its headers included (no stream)', async () => {
+    const end = Math.min(size - 1, 256 * 1024);
+    const path = audio();
+    const { counts, detach } = countSocketWrites(host, path);
+    try {
+      const res = await host.request(path, { headers: { range: `bytes=1-${end}` } });
+      assert.equal(res.status, 206);
+      assert.ok((await bytes(res)).equals(file.subarray(1, end + 1)));
+    } finally {
+      detach();
+    }
+    if (storage.streamed) assert.ok(counts.socketWrites > 1, `${counts.socketWrites} socket writes`);
+    else assert.equal(counts.socketWrites, 1);
+  });
 
   it('serves the last 100 bytes and a range that runs past the end (clamped)', async () => {
     const last = await host.request(audio(), { headers: { range: `bytes=${size - 100}-${size + 5000}` } });
