@@ -1,8 +1,13 @@
-import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import { defineEntity } from '@mikro-orm/core';
 import { CacheGenerationSchema } from './cache-generations.ts';
 import { ScheduledTaskSchema } from './tasks.ts';
 
 const p = defineEntity.properties;
+
+// Each entity is a schema plus a class of its own (`class Debate extends DebateSchema.class {}` and
+// `setClass`), and relations point at the class: the published `.d.ts` then names `Debate` where a
+// relation needs it instead of inlining the whole inferred schema of the other side (core's
+// `index.d.ts` went from 417 to 207 KB; issue #16). The type and the class share the name.
 
 /** The debate kinds of the original API (wire values). */
 export const DEBATE_TYPES = ['seance_publique', 'commission', 'audition', 'question_gouvernement', 'autre'] as const;
@@ -56,7 +61,8 @@ export const CommissionSchema = defineEntity({
   },
   uniques: [{ name: 'commission_source_external_id_unique', properties: ['source', 'externalId'] }],
 });
-export type Commission = InferEntity<typeof CommissionSchema>;
+export class Commission extends CommissionSchema.class {}
+CommissionSchema.setClass(Commission);
 
 /** A member of parliament (an AN "acteur"). */
 export const DeputySchema = defineEntity({
@@ -77,7 +83,8 @@ export const DeputySchema = defineEntity({
   },
   uniques: [{ name: 'deputy_source_external_id_unique', properties: ['source', 'externalId'] }],
 });
-export type Deputy = InferEntity<typeof DeputySchema>;
+export class Deputy extends DeputySchema.class {}
+DeputySchema.setClass(Deputy);
 
 /** One rendition of a debate's audio on storage. */
 export const AudioFileSchema = defineEntity({
@@ -85,7 +92,7 @@ export const AudioFileSchema = defineEntity({
   tableName: 'audio_file',
   properties: {
     id: p.integer().primary().autoincrement(),
-    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade'),
+    debate: () => p.manyToOne(Debate).deleteRule('cascade'),
     format: p.string().length(16),
     quality: p.string().length(16),
     storageKey: p.string().length(512),
@@ -100,7 +107,8 @@ export const AudioFileSchema = defineEntity({
   },
   uniques: [{ name: 'audio_file_debate_rendition_unique', properties: ['debate', 'format', 'quality'] }],
 });
-export type AudioFile = InferEntity<typeof AudioFileSchema>;
+export class AudioFile extends AudioFileSchema.class {}
+AudioFileSchema.setClass(AudioFile);
 
 /** A sitting, committee meeting or hearing: the unit a listener plays. */
 export const DebateSchema = defineEntity({
@@ -131,9 +139,9 @@ export const DebateSchema = defineEntity({
     ministers: p.json<string[]>().nullable(),
     /** Free metadata (the original API's `metadata`). */
     metadata: p.json<Record<string, unknown>>().nullable(),
-    commission: () => p.manyToOne(CommissionSchema).nullable().deleteRule('set null').index('debate_commission_idx'),
-    speakers: () => p.manyToMany(DeputySchema).pivotTable('debate_speaker'),
-    audioFiles: () => p.oneToMany(AudioFileSchema).mappedBy('debate'),
+    commission: () => p.manyToOne(Commission).nullable().deleteRule('set null').index('debate_commission_idx'),
+    speakers: () => p.manyToMany(Deputy).pivotTable('debate_speaker'),
+    audioFiles: () => p.oneToMany(AudioFile).mappedBy('debate'),
     hasAudio: p.boolean().default(false),
     viewCount: p.integer().default(0),
     ...timestamps,
@@ -145,7 +153,8 @@ export const DebateSchema = defineEntity({
     { name: 'debate_created_at_idx', properties: ['createdAt'] },
   ],
 });
-export type Debate = InferEntity<typeof DebateSchema>;
+export class Debate extends DebateSchema.class {}
+DebateSchema.setClass(Debate);
 
 /**
  * One timed piece of what was said in a debate: a caption cue, a speech of the official report, a
@@ -157,19 +166,20 @@ export const TranscriptSegmentSchema = defineEntity({
   tableName: 'transcript_segment',
   properties: {
     id: p.integer().primary().autoincrement(),
-    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade'),
+    debate: () => p.manyToOne(Debate).deleteRule('cascade'),
     source: p.string().length(32),
     position: p.integer(),
     startSeconds: p.double(),
     endSeconds: p.double(),
     speakerName: p.string().length(512).nullable(),
-    deputy: () => p.manyToOne(DeputySchema).nullable().deleteRule('set null').index('transcript_segment_deputy_idx'),
+    deputy: () => p.manyToOne(Deputy).nullable().deleteRule('set null').index('transcript_segment_deputy_idx'),
     text: p.text(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
   uniques: [{ name: 'transcript_segment_debate_source_position_unique', properties: ['debate', 'source', 'position'] }],
 });
-export type TranscriptSegment = InferEntity<typeof TranscriptSegmentSchema>;
+export class TranscriptSegment extends TranscriptSegmentSchema.class {}
+TranscriptSegmentSchema.setClass(TranscriptSegment);
 
 /**
  * The entities every Robian database has. Plugins add their own through `definePlugin({ entities })`.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UniqueConstraintViolationException, defineEntity, type InferEntity, type MikroORM } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, defineEntity, type MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import { ConflictError, NotFoundError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -33,7 +33,8 @@ export const ScheduledTaskSchema = defineEntity({
     updatedAt: p.datetime(),
   },
 });
-export type ScheduledTask = InferEntity<typeof ScheduledTaskSchema>;
+export class ScheduledTask extends ScheduledTaskSchema.class {}
+ScheduledTaskSchema.setClass(ScheduledTask);
 
 /** What a task's run gets: its signal (aborted at stop, timeout or lost lease) and its saved state. */
 export interface TaskRun {

@@ -1,5 +1,5 @@
-import { defineEntity, type InferEntity } from '@mikro-orm/core';
-import { DebateSchema } from '@robian/core';
+import { defineEntity } from '@mikro-orm/core';
+import { Debate } from '@robian/core';
 
 const p = defineEntity.properties;
 
@@ -16,7 +16,7 @@ export const ExtractionJobSchema = defineEntity({
   tableName: 'audio_extraction_job',
   properties: {
     id: p.integer().primary().autoincrement(),
-    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade'),
+    debate: () => p.manyToOne(Debate).deleteRule('cascade'),
     format: p.string().length(16),
     quality: p.string().length(16),
     status: p.string().length(16).default('queued'),
@@ -41,7 +41,8 @@ export const ExtractionJobSchema = defineEntity({
   uniques: [{ name: 'audio_extraction_job_rendition_unique', properties: ['debate', 'format', 'quality'] }],
   indexes: [{ name: 'audio_extraction_job_status_idx', properties: ['status', 'priority'] }],
 });
-export type ExtractionJob = InferEntity<typeof ExtractionJobSchema>;
+export class ExtractionJob extends ExtractionJobSchema.class {}
+ExtractionJobSchema.setClass(ExtractionJob);
 
 /**
  * Plays and listening time per debate and day (UTC): what the business dashboard and "most played"
@@ -52,12 +53,14 @@ export const AudioPlayDailySchema = defineEntity({
   name: 'AudioPlayDaily',
   tableName: 'audio_play_daily',
   properties: {
-    debate: () => p.manyToOne(DebateSchema).primary().deleteRule('cascade'),
+    debate: () => p.manyToOne(Debate).primary().deleteRule('cascade'),
     day: p.string().length(10).primary(),
     plays: p.integer().default(0),
     listenedSeconds: p.double().default(0),
   },
 });
-export type AudioPlayDaily = InferEntity<typeof AudioPlayDailySchema>;
+export class AudioPlayDaily extends AudioPlayDailySchema.class {}
+AudioPlayDailySchema.setClass(AudioPlayDaily);
 
-export const audioEntities = [ExtractionJobSchema, AudioPlayDailySchema];
+/** Typed as a plain list, as `PluginDefinition.entities` is (the inferred tuple repeated every schema's type in the `.d.ts`). */
+export const audioEntities: unknown[] = [ExtractionJobSchema, AudioPlayDailySchema];

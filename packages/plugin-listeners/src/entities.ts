@@ -1,5 +1,5 @@
-import { defineEntity, type InferEntity } from '@mikro-orm/core';
-import { DebateSchema } from '@robian/core';
+import { defineEntity } from '@mikro-orm/core';
+import { Debate } from '@robian/core';
 
 const p = defineEntity.properties;
 
@@ -16,7 +16,8 @@ export const ListenerAccountSchema = defineEntity({
     lastSeenAt: p.datetime().onCreate(() => new Date()),
   },
 });
-export type ListenerAccount = InferEntity<typeof ListenerAccountSchema>;
+export class ListenerAccount extends ListenerAccountSchema.class {}
+ListenerAccountSchema.setClass(ListenerAccount);
 
 /** One signed-in device: a refresh-token family. Revoking it ends every token of the family. */
 export const ListenerSessionSchema = defineEntity({
@@ -24,14 +25,15 @@ export const ListenerSessionSchema = defineEntity({
   tableName: 'listener_session',
   properties: {
     id: p.string().length(36).primary(),
-    account: () => p.manyToOne(ListenerAccountSchema).deleteRule('cascade').index('listener_session_account_idx'),
+    account: () => p.manyToOne(ListenerAccount).deleteRule('cascade').index('listener_session_account_idx'),
     deviceName: p.string().length(100).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     lastUsedAt: p.datetime().onCreate(() => new Date()),
     revokedAt: p.datetime().nullable(),
   },
 });
-export type ListenerSession = InferEntity<typeof ListenerSessionSchema>;
+export class ListenerSession extends ListenerSessionSchema.class {}
+ListenerSessionSchema.setClass(ListenerSession);
 
 /** A refresh token, stored as its SHA-256 digest. Used once: `rotatedAt` is set when it is exchanged. */
 export const ListenerRefreshTokenSchema = defineEntity({
@@ -39,14 +41,15 @@ export const ListenerRefreshTokenSchema = defineEntity({
   tableName: 'listener_refresh_token',
   properties: {
     id: p.integer().primary().autoincrement(),
-    session: () => p.manyToOne(ListenerSessionSchema).deleteRule('cascade').index('listener_refresh_token_session_idx'),
+    session: () => p.manyToOne(ListenerSession).deleteRule('cascade').index('listener_refresh_token_session_idx'),
     tokenHash: p.string().length(64).unique('listener_refresh_token_hash_unique'),
     createdAt: p.datetime().onCreate(() => new Date()),
     expiresAt: p.datetime(),
     rotatedAt: p.datetime().nullable(),
   },
 });
-export type ListenerRefreshToken = InferEntity<typeof ListenerRefreshTokenSchema>;
+export class ListenerRefreshToken extends ListenerRefreshTokenSchema.class {}
+ListenerRefreshTokenSchema.setClass(ListenerRefreshToken);
 
 /** A one-time code that lets a second device join an account. `lookup` finds it; the secret part is stored hashed. */
 export const ListenerLinkCodeSchema = defineEntity({
@@ -54,7 +57,7 @@ export const ListenerLinkCodeSchema = defineEntity({
   tableName: 'listener_link_code',
   properties: {
     id: p.integer().primary().autoincrement(),
-    account: () => p.manyToOne(ListenerAccountSchema).deleteRule('cascade').index('listener_link_code_account_idx'),
+    account: () => p.manyToOne(ListenerAccount).deleteRule('cascade').index('listener_link_code_account_idx'),
     lookup: p.string().length(8).unique('listener_link_code_lookup_unique'),
     secretHash: p.string().length(64),
     attempts: p.integer().default(0),
@@ -62,7 +65,8 @@ export const ListenerLinkCodeSchema = defineEntity({
     expiresAt: p.datetime(),
   },
 });
-export type ListenerLinkCode = InferEntity<typeof ListenerLinkCodeSchema>;
+export class ListenerLinkCode extends ListenerLinkCodeSchema.class {}
+ListenerLinkCodeSchema.setClass(ListenerLinkCode);
 
 /** A listener's playlist of debates. */
 export const ListenerCollectionSchema = defineEntity({
@@ -70,7 +74,7 @@ export const ListenerCollectionSchema = defineEntity({
   tableName: 'listener_collection',
   properties: {
     id: p.integer().primary().autoincrement(),
-    account: () => p.manyToOne(ListenerAccountSchema).deleteRule('cascade').index('listener_collection_account_idx'),
+    account: () => p.manyToOne(ListenerAccount).deleteRule('cascade').index('listener_collection_account_idx'),
     name: p.string().length(200),
     description: p.string().length(2000).nullable(),
     color: p.string().length(16).nullable(),
@@ -84,7 +88,8 @@ export const ListenerCollectionSchema = defineEntity({
       .onUpdate(() => new Date()),
   },
 });
-export type ListenerCollection = InferEntity<typeof ListenerCollectionSchema>;
+export class ListenerCollection extends ListenerCollectionSchema.class {}
+ListenerCollectionSchema.setClass(ListenerCollection);
 
 /** A debate in a collection, at a position the owner chooses. */
 export const ListenerCollectionItemSchema = defineEntity({
@@ -92,14 +97,15 @@ export const ListenerCollectionItemSchema = defineEntity({
   tableName: 'listener_collection_item',
   properties: {
     id: p.integer().primary().autoincrement(),
-    collection: () => p.manyToOne(ListenerCollectionSchema).deleteRule('cascade').index('listener_collection_item_collection_idx'),
-    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade').index('listener_collection_item_debate_idx'),
+    collection: () => p.manyToOne(ListenerCollection).deleteRule('cascade').index('listener_collection_item_collection_idx'),
+    debate: () => p.manyToOne(Debate).deleteRule('cascade').index('listener_collection_item_debate_idx'),
     position: p.integer().default(0),
     addedAt: p.datetime().onCreate(() => new Date()),
   },
   uniques: [{ name: 'listener_collection_item_unique', properties: ['collection', 'debate'] }],
 });
-export type ListenerCollectionItem = InferEntity<typeof ListenerCollectionItemSchema>;
+export class ListenerCollectionItem extends ListenerCollectionItemSchema.class {}
+ListenerCollectionItemSchema.setClass(ListenerCollectionItem);
 
 /** A favorite debate, with an optional note and tags; one per account and debate. */
 export const ListenerFavoriteSchema = defineEntity({
@@ -107,8 +113,8 @@ export const ListenerFavoriteSchema = defineEntity({
   tableName: 'listener_favorite',
   properties: {
     id: p.integer().primary().autoincrement(),
-    account: () => p.manyToOne(ListenerAccountSchema).deleteRule('cascade'),
-    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade').index('listener_favorite_debate_idx'),
+    account: () => p.manyToOne(ListenerAccount).deleteRule('cascade'),
+    debate: () => p.manyToOne(Debate).deleteRule('cascade').index('listener_favorite_debate_idx'),
     note: p.string().length(2000).nullable(),
     tags: p.json<string[]>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
@@ -119,7 +125,8 @@ export const ListenerFavoriteSchema = defineEntity({
   },
   uniques: [{ name: 'listener_favorite_account_debate_unique', properties: ['account', 'debate'] }],
 });
-export type ListenerFavorite = InferEntity<typeof ListenerFavoriteSchema>;
+export class ListenerFavorite extends ListenerFavoriteSchema.class {}
+ListenerFavoriteSchema.setClass(ListenerFavorite);
 
 /** Where a listener stopped in a debate. `updatedAt` is the device's clock at the write: the latest wins. */
 export const ListenerProgressSchema = defineEntity({
@@ -127,8 +134,8 @@ export const ListenerProgressSchema = defineEntity({
   tableName: 'listener_progress',
   properties: {
     id: p.integer().primary().autoincrement(),
-    account: () => p.manyToOne(ListenerAccountSchema).deleteRule('cascade'),
-    debate: () => p.manyToOne(DebateSchema).deleteRule('cascade').index('listener_progress_debate_idx'),
+    account: () => p.manyToOne(ListenerAccount).deleteRule('cascade'),
+    debate: () => p.manyToOne(Debate).deleteRule('cascade').index('listener_progress_debate_idx'),
     positionSeconds: p.double(),
     rendition: p.string().length(32).nullable(),
     updatedAt: p.datetime(),
@@ -137,9 +144,11 @@ export const ListenerProgressSchema = defineEntity({
   uniques: [{ name: 'listener_progress_account_debate_unique', properties: ['account', 'debate'] }],
   indexes: [{ name: 'listener_progress_account_updated_idx', properties: ['account', 'updatedAt'] }],
 });
-export type ListenerProgress = InferEntity<typeof ListenerProgressSchema>;
+export class ListenerProgress extends ListenerProgressSchema.class {}
+ListenerProgressSchema.setClass(ListenerProgress);
 
-export const listenerEntities = [
+/** Typed as a plain list, as `PluginDefinition.entities` is (the inferred tuple repeated every schema's type in the `.d.ts`). */
+export const listenerEntities: unknown[] = [
   ListenerAccountSchema,
   ListenerSessionSchema,
   ListenerRefreshTokenSchema,
