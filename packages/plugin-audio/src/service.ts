@@ -275,7 +275,8 @@ export class AudioLibrary {
       format: job.format,
       quality: job.quality,
       status: job.status,
-      progress: Number(job.progress),
+      // whole percent, as the original's `progress: int` (floored: 100 only once completed)
+      progress: Math.floor(Number(job.progress)),
       attempts: job.attempts,
       error: job.error ?? null,
       message: message ?? jobMessage(job),

@@ -30,7 +30,7 @@ export const jobView = z
     format: z.string(),
     quality: z.string(),
     status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
-    progress: z.number(),
+    progress: z.number().int().meta({ description: 'Whole percent (floored); extraction.progress events carry one decimal' }),
     attempts: z.number(),
     error: z.string().nullable(),
     message: z.string(),
