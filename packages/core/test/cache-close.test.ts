@@ -29,7 +29,7 @@ describe('cache with a Redis that is away', () => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         resolve('hung');
-      }, 20_000);
+      }, 60_000); // a hang detector, not a time limit: a loaded machine takes 10–20 s to start the child
       child.once('exit', (c) => {
         clearTimeout(timer);
         resolve(c ?? -1);
