@@ -63,11 +63,14 @@ if ! docker image inspect "$NODE_IMAGE" >/dev/null 2>&1 && ! docker pull "$NODE_
 fi
 log "base image: $NODE_IMAGE ($(docker run --rm "$NODE_IMAGE" node --version))"
 
-# --- build --------------------------------------------------------------------------------------
-log "docker build -f deploy/Dockerfile -t $IMAGE"
-started=$(date +%s)
-docker build --network host --build-arg NODE_IMAGE="$NODE_IMAGE" -f "$REPO/deploy/Dockerfile" -t "$IMAGE" "$REPO"
-log "built in $(( $(date +%s) - started )) s, $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+# --- build (BUILD=0 checks an image built before) ----------------------------------------------------
+if [ "${BUILD:-1}" != 0 ]; then
+  log "docker build -f deploy/Dockerfile -t $IMAGE"
+  started=$(date +%s)
+  docker build --network host --build-arg NODE_IMAGE="$NODE_IMAGE" -f "$REPO/deploy/Dockerfile" -t "$IMAGE" "$REPO"
+  log "built in $(( $(date +%s) - started )) s"
+fi
+log "image $IMAGE: $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'), created $(docker image inspect -f '{{.Created}}' "$IMAGE")"
 
 # --- what the image declares ----------------------------------------------------------------------
 [ "$(docker image inspect -f '{{.Config.User}}' "$IMAGE")" = robian ] || fail "USER is not robian"
@@ -88,8 +91,12 @@ for bin in ffmpeg yt-dlp tini; do echo "$contents" | grep -q "/$bin\$" || fail "
 # --- run --------------------------------------------------------------------------------------------
 log "docker run (host network, port $PORT, DATA_DIR on volume $VOLUME)"
 docker volume create "$VOLUME" >/dev/null
-docker run -d --name "$NAME" --network host -e PORT="$PORT" -e HOST=127.0.0.1 \
+# secrets at run time only, as in production (an env file; the image refuses to start without them)
+ENV_FILE="$(mktemp)"
+printf 'SECRET_KEY=%s\nADMIN_API_KEY=%s\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" > "$ENV_FILE"
+docker run -d --name "$NAME" --network host --env-file "$ENV_FILE" -e PORT="$PORT" -e HOST=127.0.0.1 \
   -v "$VOLUME:/data" "$IMAGE" >/dev/null
+rm -f "$ENV_FILE"
 uid="$(docker exec "$NAME" id -u)"
 [ "$uid" = 10001 ] || fail "runs as uid $uid, not 10001"
 status=starting
