@@ -345,9 +345,12 @@ async function measureCached(): Promise<void> {
 }
 
 try {
-  console.log(`seeding ${DEBATES.toLocaleString('en')} debates on ${pg ? 'PostgreSQL' : 'SQLite'} (the triggers index them as they are written)…`);
-  const { seconds } = values.reuse ? { seconds: Number.NaN } : await seedDatabase();
-  console.log(`seeded and indexed in ${seconds.toFixed(1)} s (${Math.round(DEBATES / seconds).toLocaleString('en')} debates/s)`);
+  if (values.reuse) console.log(`reusing the ${DEBATES.toLocaleString('en')} debates already in ${values.reuse} (no seeding)`);
+  else {
+    console.log(`seeding ${DEBATES.toLocaleString('en')} debates on ${pg ? 'PostgreSQL' : 'SQLite'} (the triggers index them as they are written)…`);
+    const { seconds } = await seedDatabase();
+    console.log(`seeded and indexed in ${seconds.toFixed(1)} s (${Math.round(DEBATES / seconds).toLocaleString('en')} debates/s)`);
+  }
   await measure();
   await measureCached();
 } finally {
