@@ -20,7 +20,7 @@ import { DebateSchema } from '@robian/core';
 import { assembleeNationalePlugin } from '../packages/plugin-assemblee-nationale/src/index.ts';
 import { audioPlugin } from '../packages/plugin-audio/src/index.ts';
 import { startTestHost } from '@robian/test-support';
-import { fakeVideos, startFakeParliament } from '../packages/host/test/fake-parliament.ts';
+import { fakeParliamentEnv, fakeVideos, startFakeParliament } from '../packages/host/test/fake-parliament.ts';
 
 const { values } = parseArgs({ options: { videos: { type: 'string', default: '500' }, listeners: { type: 'string', default: '500' }, seconds: { type: 'string', default: '20' }, only: { type: 'string' } } });
 const VIDEOS = Number(values.videos);
@@ -54,7 +54,7 @@ async function discovery(): Promise<void> {
   const host = await startTestHost({
     plugins: [assembleeNationalePlugin],
     env: {
-      AN_VIDEOS_BASE_URL: an.url, AN_VODALYS_HLS_BASE_URL: an.url, AN_VODALYS_ORIGIN_BASE_URL: an.url, AN_OPEN_DATA_BASE_URL: an.url, AN_SITE_BASE_URL: an.url,
+      ...fakeParliamentEnv(an.url),
       AN_SCHEDULE: 'off', AN_CATCHUP_DAYS: '0', AN_MAX_VIDEOS_PER_RUN: String(VIDEOS), AUTO_EXTRACT: 'off', LOG_LEVEL: 'error',
     },
   });
@@ -128,7 +128,7 @@ async function live(): Promise<void> {
   const host = await startTestHost({
     plugins: [assembleeNationalePlugin, audioPlugin],
     env: {
-      AN_VIDEOS_BASE_URL: an.url, AN_VODALYS_HLS_BASE_URL: an.url, AN_VODALYS_ORIGIN_BASE_URL: an.url, AN_OPEN_DATA_BASE_URL: an.url, AN_SITE_BASE_URL: an.url,
+      ...fakeParliamentEnv(an.url),
       AN_SCHEDULE: 'off', LIVE_RELAY_SEGMENT_SECONDS: '2', LIVE_RELAY_GRACE_SECONDS: '5', LOG_LEVEL: 'error',
     },
   });

@@ -9,21 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduledTaskSchema, createKernel, createLogger, type RobianKernel, type ScheduledTask } from '@robian/core';
 import { createTestEnvironment, serverModeSkip, type TestEnvironment } from '@robian/test-support';
 import { spawnHost, type ChildHost } from '../../plugin-audio/test/spawn-host.ts';
-import { startFakeParliament, type FakeParliament } from './fake-parliament.ts';
+import { fakeParliamentEnv, startFakeParliament, until, type FakeParliament } from './fake-parliament.ts';
 
 const SERVE = fileURLToPath(new URL('./fixtures/serve.ts', import.meta.url));
 const LIVE_INTERVAL_MS = 2000;
 const LEASE_MS = 3000;
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('two instances on one PostgreSQL run the Assemblée nationale tasks', { skip: serverModeSkip() }, () => {
   let env: TestEnvironment;
@@ -36,11 +26,7 @@ describe('two instances on one PostgreSQL run the Assemblée nationale tasks', {
   before(async () => {
     an = await startFakeParliament({ videos: [], listed: () => [] });
     env = await createTestEnvironment('postgresql+redis', {
-      AN_VIDEOS_BASE_URL: an.url,
-      AN_VODALYS_HLS_BASE_URL: an.url,
-      AN_VODALYS_ORIGIN_BASE_URL: an.url,
-      AN_OPEN_DATA_BASE_URL: an.url,
-      AN_SITE_BASE_URL: an.url,
+      ...fakeParliamentEnv(an.url),
       // a dataset the fake does not have: one 404 per run, and the run is a day apart
       AN_OPEN_DATA_URLS: 'data/absent.zip',
       AN_LIVE_INTERVAL: String(LIVE_INTERVAL_MS / 1000),

@@ -5,25 +5,14 @@
 // goes live and ends, with its audio-only relay shared by its listeners.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DebateSchema, listTranscripts, loadTranscript, type Debate, type EntityManager, type TaskStatus } from '@robian/core';
 import { startTestHost, type TestHost } from '@robian/test-support';
 import { officialPlugins } from '../src/official.ts';
 import { connectIo, connectWs, type IoTestClient, type WsTestClient } from '../../plugin-ws/test/helpers.ts';
-import { startFakeParliament, type FakeParliament, type FakeVideo } from './fake-parliament.ts';
+import { fakeParliamentEnv, startFakeParliament, until, type FakeParliament, type FakeVideo } from './fake-parliament.ts';
 
 const A: FakeVideo = { uid: '19600001_aa0001', stamp: '20250605150000', meetingId: 'RUANR5L17S2025IDS29504', date: 1749128400, title: '2ème séance du jeudi 5 juin 2025', report: 'CRSANR5L17S2025O1N300', player: 'final', captions: true };
 const B: FakeVideo = { uid: '19600002_bb0002', stamp: '20250605213000', meetingId: 'RUANR5L17S2025IDS29505', date: 1749151800, title: '3ème séance du jeudi 5 juin 2025', player: 'live', captions: true };
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('the Assemblée nationale pipeline (scheduled, against a fake parliament)', () => {
   let an: FakeParliament;
@@ -40,11 +29,7 @@ describe('the Assemblée nationale pipeline (scheduled, against a fake parliamen
     host = await startTestHost({
       plugins: officialPlugins(),
       env: {
-        AN_VIDEOS_BASE_URL: an.url,
-        AN_VODALYS_HLS_BASE_URL: an.url,
-        AN_VODALYS_ORIGIN_BASE_URL: an.url,
-        AN_OPEN_DATA_BASE_URL: an.url,
-        AN_SITE_BASE_URL: an.url,
+        ...fakeParliamentEnv(an.url),
         AN_OPEN_DATA_URLS: 'data/an.zip',
         AN_VIDEOS_INTERVAL: '1',
         AN_LIVE_INTERVAL: '2',

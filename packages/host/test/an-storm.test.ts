@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { DebateSchema, listTranscripts, type Debate, type EntityManager, type TaskStatus } from '@robian/core';
 import { startTestHost, type TestHost } from '@robian/test-support';
 import { assembleeNationalePlugin } from '@robian/plugin-assemblee-nationale';
-import { startFakeParliament, type FakeParliament, type FakeVideo } from './fake-parliament.ts';
+import { fakeParliamentEnv, startFakeParliament, type FakeParliament, type FakeVideo } from './fake-parliament.ts';
 
 const video = (n: number, meeting: string): FakeVideo => ({
   uid: `1970000${n}_cc000${n}`,
@@ -63,11 +63,7 @@ describe('a 429 storm from the platform is survived politely', () => {
     host = await startTestHost({
       plugins: [assembleeNationalePlugin],
       env: {
-        AN_VIDEOS_BASE_URL: an.url,
-        AN_VODALYS_HLS_BASE_URL: an.url,
-        AN_VODALYS_ORIGIN_BASE_URL: an.url,
-        AN_OPEN_DATA_BASE_URL: an.url,
-        AN_SITE_BASE_URL: an.url,
+        ...fakeParliamentEnv(an.url),
         AN_SCHEDULE: 'off',
         AN_CATCHUP_DAYS: '0',
         AN_MAX_RETRIES: '2',

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import yazl from 'yazl';
 
@@ -293,6 +294,22 @@ export async function startFakeParliament(o: { videos: FakeVideo[]; listed?: () 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
+}
+
+/** The plugin's base URLs, every one on the fake at `url` (the env of a host the tests point at it). */
+export function fakeParliamentEnv(url: string): Record<string, string> {
+  return { AN_VIDEOS_BASE_URL: url, AN_VODALYS_HLS_BASE_URL: url, AN_VODALYS_ORIGIN_BASE_URL: url, AN_OPEN_DATA_BASE_URL: url, AN_SITE_BASE_URL: url };
+}
+
+/** Polls `check` every 50 ms until it gives a value, which it returns; throws naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
 }
 
 /** `count` videos of the platform: uid, stamp and recording date derived from the index. */
