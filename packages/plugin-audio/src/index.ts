@@ -31,6 +31,7 @@ export * from './redirect.ts';
 export * from './renditions.ts';
 export * from './runtime.ts';
 export * from './s3-storage.ts';
+export { staleUploadsOf } from './s3-stale-uploads.ts';
 export * from './scheduler.ts';
 export * from './serve.ts';
 export * from './service.ts';

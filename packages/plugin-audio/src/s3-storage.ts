@@ -3,11 +3,13 @@ import { createReadStream } from 'node:fs';
 import { rm, stat as statFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { Transform, type Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, S3Client, S3ServiceException, type MultipartUpload, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { FORMATS, MIME_TYPES, type AudioFormat } from './renditions.ts';
+import { collect, slice } from './s3-bodies.ts';
+import { staleUploadsOf } from './s3-stale-uploads.ts';
 import { LocalAudioStorage, assertKey, type AudioStorage, type StaleUpload, type StaleUploadReport, type StoredFile, type UrlOptions } from './storage.ts';
 
 export interface S3StorageConfig {
@@ -58,68 +60,8 @@ function contentTypeOf(key: string): string {
   return format && FORMATS.includes(format) ? MIME_TYPES[format] : 'application/octet-stream';
 }
 
-/** The `length` bytes from `skip` of a stream (a server that answered a range request with the whole object). */
-function slice(body: Readable, skip: number, length: number): Readable {
-  let seen = 0;
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      const from = Math.max(0, skip - seen);
-      const to = Math.min(chunk.length, skip + length - seen);
-      seen += chunk.length;
-      if (to > from) this.push(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
-      if (seen >= skip + length) {
-        this.push(null);
-        body.destroy();
-      }
-      done();
-    },
-  });
-  body.on('error', (err) => out.destroy(err));
-  return body.pipe(out);
-}
-
-/**
- * The chunks of a body of `length` bytes, once it ended. More bytes than announced, or an end before
- * them, is an error (never a short or mixed answer).
- */
-function collect(body: http.IncomingMessage, length: number, what: string): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let at = 0;
-    body.on('data', (chunk: Buffer) => {
-      at += chunk.length;
-      if (at > length) body.destroy(new Error(`${what}: the server sent more than the ${length} bytes asked for`));
-      else chunks.push(chunk);
-    });
-    body.once('end', () => (at === length ? resolve(chunks) : reject(new Error(`${what}: the server sent ${at} of ${length} bytes`))));
-    body.once('error', reject);
-    // after 'end' this is a no-op; before it, the connection went away mid-body
-    body.once('close', () => reject(new Error(`${what}: the connection closed after ${at} of ${length} bytes`)));
-  });
-}
-
 /** A server without an operation answers 501 NotImplemented (s3rver: ListMultipartUploads). */
 const isNotImplemented = (err: unknown) => err instanceof S3ServiceException && (err.name === 'NotImplemented' || err.$metadata?.httpStatusCode === 501);
-
-/**
- * The uploads of a ListMultipartUploads page that are Robian's and stale: under `prefix`, named like
- * a rendition key, initiated before `olderThan`. Anything else in the bucket is left alone.
- */
-export function staleUploadsOf(uploads: readonly MultipartUpload[], prefix: string, olderThan: Date): { key: string; objectKey: string; uploadId: string; initiated: Date }[] {
-  const out = [];
-  for (const u of uploads) {
-    if (!u.Key?.startsWith(prefix) || !u.UploadId || !u.Initiated) continue;
-    const key = u.Key.slice(prefix.length);
-    try {
-      assertKey(key);
-    } catch {
-      continue;
-    }
-    if (key.endsWith('.tmp') || u.Initiated.getTime() >= olderThan.getTime()) continue;
-    out.push({ key, objectKey: u.Key, uploadId: u.UploadId, initiated: u.Initiated });
-  }
-  return out;
-}
 
 /** RFC 3986 encoding, as SigV4 canonicalises it (encodeURIComponent leaves !'()* alone). */
 const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
