@@ -1,4 +1,4 @@
-import { cacheKeyOf, CommissionSchema, loadDebateViews, type Commission, type EntityManager, type z, type debateView } from '@robian/core';
+import { cacheKeyOf, loadDebateViews, type z, type debateView } from '@robian/core';
 import { runSearch, type SearchFilters } from './engine.ts';
 import { hasTerms, highlight, parseQuery, termMatcher, toFts5Query, toTsQuery, type ParsedQuery } from './query.ts';
 import type { MomentSearch } from './moment-search.ts';
@@ -29,12 +29,6 @@ function highlightsOf(view: z.output<typeof debateView>, parsed: ParsedQuery): z
   }
   for (const name of view.speakers) add('speakers', name);
   return out;
-}
-
-async function commissionItems(em: EntityManager, ids: number[]): Promise<Map<number, Commission>> {
-  if (ids.length === 0) return new Map();
-  const rows = (await em.find(CommissionSchema, { id: { $in: ids } })) as Commission[];
-  return new Map(rows.map((c) => [c.id, c]));
 }
 
 /** Full-text search over debates, with filters, highlights and facets: `GET /api/search`. */
@@ -100,17 +94,12 @@ export class DebateSearch {
             sortOrder: query.sort_order,
             exactLimit: this.index.exactLimit,
           }, this.index.pool);
-          // the page's debates, the facet's committees and the hits' best moments (where their
-          // transcripts say the words) at once: the committees on a fork, as an entity manager runs
-          // one query at a time; the moments on the search pool
+          // the page's debates and the hits' best moments (where their transcripts say the words) at
+          // once, the moments on the search pool; the facet's committees came with the facets
           const ids = result.hits.map((h) => h.id);
-          const [views, commissions, moments] = await Promise.all([
+          const [views, moments] = await Promise.all([
             // plain queries, no entity hydration: 3 ms less per page of 20 (docs/performance.md)
             loadDebateViews(manager, ids),
-            commissionItems(
-              manager.fork() as unknown as EntityManager,
-              result.facets.commissions.map((f) => f.value),
-            ),
             this.moments ? this.moments.forDebates(parsed, query, ids) : new Map<number, never>(),
           ]);
           const debates = result.hits
@@ -126,12 +115,7 @@ export class DebateSearch {
             total_exact: result.totalExact,
             facets_exact: result.totalExact,
             facets: {
-              commissions: result.facets.commissions
-                .filter((f) => commissions.has(f.value))
-                .map((f) => {
-                  const c = commissions.get(f.value)!;
-                  return { id: String(c.id), external_id: c.externalId, name: c.name, short_name: c.shortName ?? null, slug: c.slug, count: f.count };
-                }),
+              commissions: result.facets.commissions.map((c) => ({ id: String(c.value), external_id: c.externalId, name: c.name, short_name: c.shortName, slug: c.slug, count: c.count })),
               types: result.facets.types,
               years: result.facets.years,
             },

@@ -27,6 +27,14 @@ export interface FacetCount<T> {
   count: number;
 }
 
+/** A committee of the committee facet, read by the facet statement itself (no look-up after it). */
+export interface FacetCommittee extends FacetCount<number> {
+  externalId: string;
+  name: string;
+  shortName: string | null;
+  slug: string;
+}
+
 export interface SearchPage {
   /** Debate ids of the page, best first, with their score (null when there is no text to rank by). */
   hits: { id: number; score: number | null }[];
@@ -34,7 +42,7 @@ export interface SearchPage {
   /** False: more matches than `exactLimit`; total, facets and ranking are those of the most recent ones. */
   totalExact: boolean;
   facets: {
-    commissions: FacetCount<number>[];
+    commissions: FacetCommittee[];
     types: FacetCount<string>[];
     years: FacetCount<number>[];
   };
@@ -251,22 +259,29 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
       : [...(ranked ? [...match, ...match] : []), ...src.params, request.perPage, offset];
     // one grouping by (committee, type, year) — a few hundred groups — summed per facet here: cheaper
     // than grouping sets, which hash every match three times
-    const facetSql = bound
+    // the committees' names joined to the groups: the answer needs no look-up of them afterwards
+    const groups = bound
       ? `select commission_id, type, year, count(*) as n from ${candidates(`${src.commission} as commission_id, ${src.type} as type, ${src.year} as year`)} group by 1, 2, 3`
       : `select ${src.commission} as commission_id, ${src.type} as type, ${src.year} as year, count(*) as n ${src.from} group by 1, 2, 3`;
+    const facetSql = `select g.commission_id, g.type, g.year, g.n, ${COMMITTEE_COLUMNS} from (${groups}) as g left join commission c on c.id = g.commission_id`;
     const facetParams = bound ? [...match, ...src.params, request.exactLimit! + 1] : [...match, ...src.params];
     type PageRow = { id: number; score: number | string | null };
-    type FacetRow = { commission_id: number | null; type: string; year: number | string | null; n: number | string };
+    type FacetRow = { commission_id: number | null; type: string; year: number | string | null; n: number | string } & CommitteeRow;
     const [pageRows, facetRows] = await Promise.all([run<PageRow>(pageSql, pageParams), run<FacetRow>(facetSql, facetParams)]);
     for (const r of pageRows) hits.push({ id: Number(r.id), score: score(r.score) });
-    const commissions = new Map<number, number>();
+    const commissions = new Map<number, FacetCommittee>();
     const types = new Map<string, number>();
     const years = new Map<number, number>();
     for (const r of facetRows) {
       const n = Number(r.n);
       total += n;
-      // the debates without a committee are left out of that facet
-      if (r.commission_id !== null) commissions.set(Number(r.commission_id), (commissions.get(Number(r.commission_id)) ?? 0) + n);
+      // the debates without a committee are left out of that facet (and one deleted meanwhile)
+      if (r.commission_id !== null && r.c_external_id !== null) {
+        const id = Number(r.commission_id);
+        const c = commissions.get(id) ?? committeeOf(id, 0, r);
+        c.count += n;
+        commissions.set(id, c);
+      }
       types.set(r.type, (types.get(r.type) ?? 0) + n);
       if (r.year !== null) years.set(Number(r.year), (years.get(Number(r.year)) ?? 0) + n);
     }
@@ -274,7 +289,7 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
       // the candidate set is full: there are at least this many; the facets are those of this set
       totalExact = false;
     }
-    for (const [value, count] of commissions) facets.commissions.push({ value, count });
+    facets.commissions.push(...commissions.values());
     for (const [value, count] of types) facets.types.push({ value, count });
     for (const [value, count] of years) facets.years.push({ value, count });
   } else {
@@ -282,18 +297,18 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
       `with hits as materialized (select ${src.id} as id, ${src.score} as score, ${src.date} as date, ${src.type} as type, ${src.commission} as commission_id${
         sortColumn ? `, ${sortColumn} as sort_key` : ''
       } ${src.from})`,
-      `select * from (select 'hit' as facet, id as num, null as str, cast(score as ${float}) as n from hits order by ${order} limit ? offset ?) as page`,
-      `union all select 'commission' as facet, commission_id as num, null as str, cast(count(*) as ${float}) as n from hits where commission_id is not null group by commission_id`,
-      `union all select 'type' as facet, null as num, type as str, cast(count(*) as ${float}) as n from hits group by type`,
-      `union all select 'year' as facet, ${yearExpression(dialect, 'date')} as num, null as str, cast(count(*) as ${float}) as n from hits group by 2`,
+      `select * from (select 'hit' as facet, id as num, null as str, cast(score as ${float}) as n, ${NO_COMMITTEE} from hits order by ${order} limit ? offset ?) as page`,
+      `union all select * from (select 'commission' as facet, h.commission_id as num, null as str, cast(count(*) as ${float}) as n, ${COMMITTEE_COLUMNS} from hits h join commission c on c.id = h.commission_id group by h.commission_id) as committees`,
+      `union all select 'type' as facet, null as num, type as str, cast(count(*) as ${float}) as n, ${NO_COMMITTEE} from hits group by type`,
+      `union all select 'year' as facet, ${yearExpression(dialect, 'date')} as num, null as str, cast(count(*) as ${float}) as n, ${NO_COMMITTEE} from hits group by 2`,
     ].join(' ');
     // parameters in the order they appear: the match's query, the filters, the page
     const params: unknown[] = [...match, ...src.params, request.perPage, offset];
-    const rows = await em.getConnection().execute<{ facet: string; num: number | string | null; str: string | null; n: number | string | null }[]>(sql, params);
+    const rows = await em.getConnection().execute<({ facet: string; num: number | string | null; str: string | null; n: number | string | null } & CommitteeRow)[]>(sql, params);
     for (const r of rows) {
       const count = Number(r.n);
       if (r.facet === 'hit') hits.push({ id: Number(r.num), score: score(r.n) });
-      else if (r.facet === 'commission') facets.commissions.push({ value: Number(r.num), count });
+      else if (r.facet === 'commission') facets.commissions.push(committeeOf(Number(r.num), count, r));
       else if (r.facet === 'type') {
         facets.types.push({ value: String(r.str), count });
         total += count;
@@ -305,6 +320,21 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
   facets.types.sort(byCount);
   facets.years.sort((a, b) => b.value - a.value);
   return { hits, total, totalExact, facets };
+}
+
+/** The committee columns the facet statements read (`commission c`), and their absence in other rows. */
+const COMMITTEE_COLUMNS = 'c.external_id as c_external_id, c.name as c_name, c.short_name as c_short_name, c.slug as c_slug';
+const NO_COMMITTEE = 'cast(null as text) as c_external_id, cast(null as text) as c_name, cast(null as text) as c_short_name, cast(null as text) as c_slug';
+
+type CommitteeRow = {
+  c_external_id: string | null;
+  c_name: string | null;
+  c_short_name: string | null;
+  c_slug: string | null;
+};
+
+function committeeOf(value: number, count: number, r: CommitteeRow): FacetCommittee {
+  return { value, count, externalId: String(r.c_external_id), name: String(r.c_name), shortName: r.c_short_name, slug: String(r.c_slug) };
 }
 
 /**

@@ -38,8 +38,12 @@ export const FRENCH_STOP_WORDS: ReadonlySet<string> = new Set(
 
 const LIGATURES: Record<string, string> = { œ: 'oe', Œ: 'oe', æ: 'ae', Æ: 'ae', ß: 'ss', ø: 'o', Ø: 'o', ł: 'l', Ł: 'l', đ: 'd', Đ: 'd', ı: 'i', ĳ: 'ij' };
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Lower case, accents and ligatures removed (what `unaccent` + `lower` and FTS5's remove_diacritics do). */
 export function normalizeText(text: string): string {
+  // ASCII has no ligature, no accent and no compatibility form: lower case is all (most words)
+  if (!NON_ASCII.test(text)) return text.toLowerCase();
   return text
     .replace(/[œŒæÆßøØłŁđĐıĳ]/g, (c) => LIGATURES[c] ?? c)
     .normalize('NFKD')
