@@ -343,7 +343,7 @@ function committeeOf(value: number, count: number, r: CommitteeRow): FacetCommit
  * for 54,360), low for words that go together (`questions au gouvernement`: 1,163 for 10,247), which
  * then get the exact statements — exact beyond `exactLimit`, and still faster than bounded there.
  */
-async function estimatedMatches(run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>, sql: string, params: unknown[]): Promise<number> {
+export async function estimatedMatches(run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>, sql: string, params: unknown[]): Promise<number> {
   const [row] = await run<{ 'QUERY PLAN': unknown }>(`explain (format json) ${sql}`, params);
   const value = row?.['QUERY PLAN'];
   const plan = (typeof value === 'string' ? JSON.parse(value) : value) as { Plan?: { 'Plan Rows'?: number } }[] | undefined;

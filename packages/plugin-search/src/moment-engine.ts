@@ -1,5 +1,5 @@
 import { CommissionSchema, DeputySchema, commissionMatch, deputyMatch, type Dialect, type EntityManager, type SessionPool } from '@robian/core';
-import { directFilter, filterSubquery, type SearchFilters } from './engine.ts';
+import { directFilter, estimatedMatches, filterSubquery, type SearchFilters } from './engine.ts';
 import { toMomentFts5Query, toMomentTsQuery } from './moment-query.ts';
 import { hasTerms, type ParsedQuery } from './query.ts';
 
@@ -34,9 +34,25 @@ export interface MomentPage {
 
 const FACET_SIZE = 20;
 
+/** Expected matches up to this many candidate sets: the whole table is searched (the text index's bitmap). */
+const NARROW_SETS = 2;
+
+/** The window a broader search walks: this many candidate sets' worth of the most recent moments. */
+const MOMENT_WINDOW = 64;
+
 interface Compiled {
   /** `from … where …` of the matching moments, with columns m_segment, m_debate, m_date, m_deputy, m_speaker, m_score. */
   select: string;
+  params: unknown[];
+  /**
+   * PostgreSQL, with search words: the same moments among the `window` most recent ones that pass the
+   * other filters (`windowed(window)`), and those filters alone (`others`, `from … where …`).
+   */
+  window?: { windowed: (size: number) => Pick<Compiled, 'select' | 'params'>; others: Sql; text: Sql };
+}
+
+interface Sql {
+  sql: string;
   params: unknown[];
 }
 
@@ -55,9 +71,10 @@ async function compile(em: EntityManager, dialect: Dialect, request: MomentReque
   const params: unknown[] = [];
   const where: string[] = [];
   let select: string;
+  let tsquery: string | undefined;
   const direct = directFilter({ type: request.filters.type, date_start: request.filters.date_start, date_end: request.filters.date_end });
   if (dialect === 'postgresql') {
-    const tsquery = ranked ? toMomentTsQuery(request.query) : undefined;
+    tsquery = ranked ? toMomentTsQuery(request.query) : undefined;
     select = `select m.segment_id as m_segment, m.debate_id as m_debate, m.date as m_date, m.deputy_id as m_deputy, m.speaker as m_speaker, ${
       tsquery ? "ts_rank(m.document, to_tsquery('french', ?))" : 'null'
     } as m_score from search_moment m`;
@@ -100,7 +117,23 @@ async function compile(em: EntityManager, dialect: Dialect, request: MomentReque
     where.push(`exists (select 1 from (${filter.sql}) as search_filter where search_filter.id = ${debateColumn})`);
     params.push(...filter.params);
   }
-  return { select: `${select} where ${where.length ? where.join(' and ') : '1 = 1'}`, params };
+  const compiled: Compiled = { select: `${select} where ${where.length ? where.join(' and ') : '1 = 1'}`, params };
+  if (tsquery !== undefined) {
+    // the text condition is the first of `where` and its two parameters the first of `params`
+    const otherWhere = where.slice(1);
+    const others: Sql = { sql: `from search_moment m where ${otherWhere.length ? otherWhere.join(' and ') : '1 = 1'}`, params: params.slice(2) };
+    const text: Sql = { sql: "m.document @@ to_tsquery('french', ?)", params: [tsquery] };
+    compiled.window = {
+      others,
+      text,
+      // the window is walked in search_moment_date_idx's order, the text checked on its rows only
+      windowed: (size) => ({
+        select: `select w.segment_id as m_segment, w.debate_id as m_debate, w.date as m_date, w.deputy_id as m_deputy, w.speaker as m_speaker, ts_rank(w.document, to_tsquery('french', ?)) as m_score from (select m.segment_id, m.debate_id, m.date, m.deputy_id, m.speaker, m.document ${others.sql} order by m.date desc, m.segment_id asc limit ?) as w where w.document @@ to_tsquery('french', ?)`,
+        params: [tsquery, ...others.params, size, tsquery],
+      }),
+    };
+  }
+  return compiled;
 }
 
 /**
@@ -114,8 +147,35 @@ export async function runMomentSearch(em: EntityManager, dialect: Dialect, reque
   if (request.debateIds && request.debateIds.length === 0) return empty;
   const compiled = await compile(em, dialect, request);
   if (!compiled) return empty;
+  const run = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => (pool ? pool.query<T>(sql, params) : em.getConnection().execute<T[]>(sql, params));
   const ranked = hasTerms(request.query);
   const limit = request.exactLimit + 1;
+  // A search with words that PostgreSQL expects to match more than a few candidate sets' worth walks a
+  // window of the most recent moments only (`MOMENT_WINDOW` candidate sets), so that a query whose
+  // words are common but rarely together cannot walk the whole table to fill its candidates
+  // (docs/decisions.md, Transcripts and moment search, 7)
+  const w = compiled.window && !request.debateIds ? compiled.window : undefined;
+  const expected = w ? await estimatedMatches(run, `select 1 ${w.others.sql} and ${w.text.sql}`, [...w.others.params, ...w.text.params]) : 0;
+  const window = w && expected > limit * NARROW_SETS ? limit * MOMENT_WINDOW : undefined;
+  const page = await candidatePage(run, dialect, request, window !== undefined ? w!.windowed(window) : compiled, limit, ranked);
+  if (window === undefined || page.total >= limit) return page;
+  // fewer matches than a candidate set in the window: exact if the window held every moment the other
+  // filters pass; else the total is a lower bound, and with nothing found at all the whole table is searched
+  const beyond = await run<{ one: number }>(`select 1 as one ${w!.others.sql} order by m.date desc, m.segment_id asc offset ? limit 1`, [...w!.others.params, window]);
+  if (beyond.length === 0) return page;
+  if (page.total === 0) return candidatePage(run, dialect, request, compiled, limit, ranked);
+  return { ...page, total_exact: false };
+}
+
+/** The page, total and facets of the candidates: the `limit` most recent moments `compiled` selects. */
+async function candidatePage(
+  run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>,
+  dialect: Dialect,
+  request: MomentRequest,
+  compiled: Pick<Compiled, 'select' | 'params'>,
+  limit: number,
+  ranked: boolean,
+): Promise<MomentPage> {
   const order = ranked ? 'm_score desc, m_date desc, m_segment asc' : 'm_date desc, m_segment asc';
   const offset = (request.page - 1) * request.perPage;
   // the candidates in the order of search_moment_date_idx (date desc, segment_id asc): PostgreSQL
@@ -145,7 +205,7 @@ export async function runMomentSearch(em: EntityManager, dialect: Dialect, reque
   }
   const sql = parts.join(' ');
   type Row = { k: string; a: number | string | null; b: number | string | null; s: string | null; n: number | string | null };
-  const rows = pool ? await pool.query<Row>(sql, params) : await em.getConnection().execute<Row[]>(sql, params);
+  const rows = await run<Row>(sql, params);
   const page: MomentPage = { hits: [], total: 0, total_exact: true, facets: { speakers: [], debates: [] } };
   for (const r of rows) {
     if (r.k === 'hit') page.hits.push({ segment_id: Number(r.a), debate_id: Number(r.b), score: r.n === null ? null : Math.round(Number(r.n) * 1e6) / 1e6 });

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CommissionSchema, DebateSchema, DeputySchema, replaceTranscript, usePlugin, type EntityManager, type TranscriptSegmentInput } from '@robian/core';
 import { STORAGE_MODES, startTestHost, type TestHost } from '@robian/test-support';
+import type { SearchFilters } from '../src/engine.ts';
 import { searchPlugin } from '../src/index.ts';
+import { runMomentSearch } from '../src/moment-engine.ts';
+import { parseQuery } from '../src/query.ts';
 
 interface Moment {
   segment_id: string;
@@ -203,6 +206,36 @@ for (const mode of STORAGE_MODES) {
       }
       assert.equal((await host.request('/api/search/moments?q=x&per_page=1000')).status, 422);
       assert.equal((await host.request('/api/search/moments?q=x&page=0')).status, 422);
+    });
+
+    it('walks a window of the most recent moments for words common apart and rare together (PostgreSQL), exact on SQLite', async () => {
+      const e = em();
+      const recent = e.create(DebateSchema, { title: 'Séance sur les tarifs', date: new Date('2026-11-20T15:00:00Z'), type: 'seance_publique' } as never);
+      const old = e.create(DebateSchema, { title: 'Séance de 2019', date: new Date('2019-03-01T15:00:00Z'), type: 'seance_publique' } as never);
+      await e.flush();
+      Object.assign(ids, { recent: (recent as { id: number }).id, old: (old as { id: number }).id });
+      // "barème" and "douanier" each in half of the recent sitting's cues, together in one of them
+      await write('recent', 'captions', Array.from({ length: 150 }, (_, i) => cue(i * 5, i === 10 ? 'Un barème douanier nouveau.' : i % 2 ? 'Le contrôle douanier frontalier.' : 'Le barème des quotas.')));
+      await write('old', 'captions', [cue(0, 'Le barème douanier de 2019.'), cue(5, 'Le barème douanier, encore.'), cue(10, 'Le barème frontalier de 2019.'), cue(15, 'Le barème frontalier, encore.')]);
+      if (mode.name !== 'sqlite') await e.getConnection().execute('analyze search_moment');
+      // a candidate set of 3 and a window of 3 × 64 = 192 moments: the recent sitting and the moments
+      // just before it, not 2019's
+      const search = (q: string, filters: SearchFilters = {}) => runMomentSearch(em(), mode.name === 'sqlite' ? 'sqlite' : 'postgresql', { query: parseQuery(q, {}), filters, page: 1, perPage: 10, exactLimit: 2 });
+      const together = await search('barème douanier');
+      const oldOnly = await search('barème frontalier');
+      const inWindow = await search('barème douanier', { date_start: new Date('2026-11-15T00:00:00Z') } as SearchFilters);
+      if (mode.name === 'sqlite') {
+        assert.deepEqual([together.total, together.total_exact], [3, false], 'the 3 most recent of the 3 matches: a full candidate set');
+        assert.deepEqual([oldOnly.total, oldOnly.total_exact], [2, true]);
+      } else {
+        // the window holds one of the three: a lower bound, from the most recent moments
+        assert.deepEqual([together.total, together.total_exact], [1, false]);
+        assert.deepEqual(together.hits.map((h) => h.debate_id), [ids.recent]);
+        // nothing in the window: the whole table is searched, and the answer is exact
+        assert.deepEqual([oldOnly.total, oldOnly.total_exact, oldOnly.hits.map((h) => h.debate_id)], [2, true, [ids.old, ids.old]]);
+      }
+      // every moment the filters pass is inside the window: exact
+      assert.deepEqual([inWindow.total, inWindow.total_exact], [1, true]);
     });
   });
 }
