@@ -15,9 +15,10 @@ export interface SearchRequest {
   sortBy: SearchSort;
   sortOrder: 'asc' | 'desc';
   /**
-   * PostgreSQL: matches counted, faceted and ranked exactly. A query matching more is ranked and
-   * faceted over its `exactLimit` most recent matches, and its total is that lower bound (`totalExact`
-   * false). Absent: everything exact.
+   * Matches counted, faceted and ranked exactly up to this many. A query matching more is ranked and
+   * faceted over `exactLimit + 1` of them — on PostgreSQL the most recent (by date), on SQLite the
+   * ones indexed last (by debate id) — and its total is that lower bound (`totalExact` false).
+   * Absent: everything exact.
    */
   exactLimit?: number;
 }
@@ -293,17 +294,22 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
     for (const [value, count] of types) facets.types.push({ value, count });
     for (const [value, count] of years) facets.years.push({ value, count });
   } else {
+    // Broad queries on SQLite: the `exactLimit + 1` matches indexed last (FTS5 walks its index by rowid,
+    // the debate id, backwards and stops there), so that bm25 and the look-up of each match's debate —
+    // what a query matching half the corpus spends its time on — stop at the limit. Sorted by another
+    // column than relevance or date: every match, as on PostgreSQL.
+    const bound = request.exactLimit !== undefined && ranked && (request.sortBy === 'relevance' || request.sortBy === 'date');
     const sql = [
       `with hits as materialized (select ${src.id} as id, ${src.score} as score, ${src.date} as date, ${src.type} as type, ${src.commission} as commission_id${
         sortColumn ? `, ${sortColumn} as sort_key` : ''
-      } ${src.from})`,
+      } ${src.from}${bound ? ' order by search_debate_fts.rowid desc limit ?' : ''})`,
       `select * from (select 'hit' as facet, id as num, null as str, cast(score as ${float}) as n, ${NO_COMMITTEE} from hits order by ${order} limit ? offset ?) as page`,
       `union all select * from (select 'commission' as facet, h.commission_id as num, null as str, cast(count(*) as ${float}) as n, ${COMMITTEE_COLUMNS} from hits h join commission c on c.id = h.commission_id group by h.commission_id) as committees`,
       `union all select 'type' as facet, null as num, type as str, cast(count(*) as ${float}) as n, ${NO_COMMITTEE} from hits group by type`,
       `union all select 'year' as facet, ${yearExpression(dialect, 'date')} as num, null as str, cast(count(*) as ${float}) as n, ${NO_COMMITTEE} from hits group by 2`,
     ].join(' ');
     // parameters in the order they appear: the match's query, the filters, the page
-    const params: unknown[] = [...match, ...src.params, request.perPage, offset];
+    const params: unknown[] = [...match, ...src.params, ...(bound ? [request.exactLimit! + 1] : []), request.perPage, offset];
     const rows = await em.getConnection().execute<({ facet: string; num: number | string | null; str: string | null; n: number | string | null } & CommitteeRow)[]>(sql, params);
     for (const r of rows) {
       const count = Number(r.n);
@@ -314,6 +320,8 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
         total += count;
       } else if (r.num !== null) facets.years.push({ value: Number(r.num), count });
     }
+    // a full candidate set: there are at least this many; the facets are those of this set
+    if (bound && total > request.exactLimit!) totalExact = false;
   }
   const byCount = <T>(a: FacetCount<T>, b: FacetCount<T>) => b.count - a.count || String(a.value).localeCompare(String(b.value));
   facets.commissions.sort(byCount);
