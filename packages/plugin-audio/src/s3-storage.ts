@@ -8,7 +8,9 @@ import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, Hea
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { FORMATS, MIME_TYPES, type AudioFormat } from './renditions.ts';
-import { collect, slice } from './s3-bodies.ts';
+import { slice } from './s3-bodies.ts';
+import { S3RangeClient } from './s3-range-client.ts';
+import { nodeHttpAnswer, rangeClientAnswer, type SignedAnswer } from './s3-signed-get.ts';
 import { staleUploadsOf } from './s3-stale-uploads.ts';
 import { LocalAudioStorage, assertKey, type AudioStorage, type StaleUpload, type StaleUploadReport, type StoredFile, type UrlOptions } from './storage.ts';
 
@@ -86,6 +88,8 @@ export class S3AudioStorage implements AudioStorage {
   readonly #base: URL;
   readonly #pathStyle: boolean;
   readonly #agent: http.Agent;
+  /** The proxy's GETs of objects on an http: endpoint (https: ones go through node:https, decisions § S3, 11). */
+  readonly ranges: S3RangeClient | undefined;
   /** Presigned URLs handed out while they still have at least half their life (redirect mode). */
   readonly #urls = new Map<string, { url: string; renewAt: number }>();
 
@@ -101,6 +105,10 @@ export class S3AudioStorage implements AudioStorage {
     this.origins = [`${this.#pathStyle ? '' : `${this.bucket}.`}${this.#base.hostname}:${port}`];
     const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: config.maxSockets ?? 1024, ...(config.lookup ? { lookup: config.lookup } : {}) };
     this.#agent = this.#base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.ranges =
+      this.#base.protocol === 'http:'
+        ? new S3RangeClient({ origin: `http://${this.origins[0]}`, maxSockets: config.maxSockets ?? 1024, lookup: config.lookup })
+        : undefined;
     const clientConfig: S3ClientConfig = {
       region: config.region,
       forcePathStyle: this.#pathStyle,
@@ -176,8 +184,8 @@ export class S3AudioStorage implements AudioStorage {
    * The bytes of an object from `range.start`. Read with a plain GET of a presigned URL of the
    * object (kept while it has half its life, as the redirect mode does): the SDK's command stack
    * cost ~1 ms of CPU per range, as much as the bytes (docs/performance.md § Audio on S3). A 403 (an
-   * URL signed with credentials rotated since) or a failed connection goes through the SDK instead,
-   * with its retries.
+   * URL signed with credentials rotated since), a failed connection or an answer S3RangeClient cannot
+   * frame goes through the SDK instead, with its retries.
    */
   async open(key: string, range?: { start: number; end: number }, expected?: StoredFile): Promise<Readable> {
     const read = (await this.#readSigned(key, range, expected)) ?? (await this.#readSdk(key, range, expected));
@@ -199,25 +207,25 @@ export class S3AudioStorage implements AudioStorage {
 
   /**
    * A range for the proxy route (`serveFile` uses it for answers up to `loadMaxBytes`): one GET of the
-   * presigned URL with the range and `If-Match`, its body kept as the chunks it arrived in, which the
-   * route writes corked with the headers. Against `open` + a pipe, that saves the stream's per-chunk
-   * work and four of a 256 KiB range's five socket writes, with no copy and no buffer held while S3
-   * is answering (docs/performance.md § Audio on S3). An answer that is not exactly the bytes asked
-   * for (a server that ignored the range, a 403, a failed connection) is read again through `open`.
+   * presigned URL with the range and `If-Match`, its body collected, which the route writes corked
+   * with the headers: one socket write, no stream (docs/performance.md § Audio on S3). On an http:
+   * endpoint the GET goes through S3RangeClient (keep-alive sockets, the body read into one buffer);
+   * on https: through node:https. An answer that is not exactly the bytes asked for (a server that
+   * ignored the range, a 403, a failed connection) is read again through `open`.
    */
   async load(key: string, range: { start: number; end: number }, expected?: StoredFile): Promise<Buffer[]> {
     const res = await this.#getSigned(key, range, expected);
-    if (res && res.statusCode === 206) {
-      const contentRange = res.headers['content-range'];
+    if (res && res.status === 206) {
+      const contentRange = res.contentRange;
       const total = Number(/\/(\d+)$/.exec(contentRange ?? '')?.[1]);
-      const etag = res.headers.etag;
+      const etag = res.etag;
       // the bytes asked for, of the version looked up: anything else is read again through open's checks
       const end = Math.min(range.end, total - 1);
       if (contentRange === `bytes ${range.start}-${end}/${total}` && (!expected || (total === expected.size && (!expected.etag || !etag || etag === expected.etag)))) {
-        return collect(res, end - range.start + 1, this.describe(key));
+        return res.collect(end - range.start + 1);
       }
     }
-    if (res) await this.#refuse(key, res);
+    if (res) this.#refuse(key, res);
     const chunks: Buffer[] = [];
     for await (const chunk of await this.open(key, range, expected)) chunks.push(chunk as Buffer);
     return chunks;
@@ -227,39 +235,45 @@ export class S3AudioStorage implements AudioStorage {
   loadMaxBytes = 1024 * 1024;
 
   /** A GET of the presigned URL of `key`; undefined when the connection failed before an answer. */
-  async #getSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<http.IncomingMessage | undefined> {
+  async #getSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<SignedAnswer | undefined> {
     const url = await this.url(key, { ttlSeconds: READ_URL_TTL });
     const headers: Record<string, string> = { ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}), ...(expected?.etag ? { 'if-match': expected.etag } : {}) };
-    return new Promise<http.IncomingMessage | undefined>((resolve) => {
-      const req = (this.#base.protocol === 'https:' ? https : http).get(url, { agent: this.#agent, headers }, resolve);
+    const what = this.describe(key);
+    if (this.ranges) {
+      try {
+        return rangeClientAnswer(await this.ranges.get(url, headers), what);
+      } catch {
+        return undefined; // no answer, after one retry on another socket
+      }
+    }
+    return new Promise<SignedAnswer | undefined>((resolve) => {
+      const req = https.get(url, { agent: this.#agent as https.Agent, headers }, (res) => resolve(nodeHttpAnswer(res, what)));
       req.on('error', () => resolve(undefined));
     });
   }
 
   /**
-   * Drains an answer that is not the object's bytes and says what it means: throws ENOENT for 404
+   * Discards an answer that is not the object's bytes and says what it means: throws ENOENT for 404
    * (no object) and 412 (replaced); drops the object's cached URLs for 403 (credentials rotated since
-   * they were signed); throws for other errors. Resolves for a 2xx (the caller reads another way).
+   * they were signed); throws for other errors. Returns for a 2xx (the caller reads another way).
    */
-  async #refuse(key: string, res: http.IncomingMessage): Promise<void> {
-    const status = res.statusCode ?? 0;
-    res.resume();
+  #refuse(key: string, res: SignedAnswer): void {
+    const { status } = res;
+    res.discard();
     if (status === 404) throw gone(key, 'no such object');
     if (status === 412) throw gone(key, 'replaced since it was looked up');
     if (status === 403) this.#forgetUrls(key);
     else if (status < 200 || status > 299) throw new Error(`${this.describe(key)}: GET answered ${status}`);
   }
 
-  /** GET of the presigned URL; undefined when the SDK is to try (403, connection failed before an answer). */
+  /** GET of the presigned URL; undefined when the SDK is to try (403, connection failed before an answer, an unframed body). */
   async #readSigned(key: string, range: { start: number; end: number } | undefined, expected: StoredFile | undefined): Promise<ObjectRead | undefined> {
     const res = await this.#getSigned(key, range, expected);
     if (!res) return undefined;
-    const status = res.statusCode ?? 0;
-    if (status === 200 || status === 206) {
-      const etag = res.headers.etag;
-      return { body: res, contentRange: res.headers['content-range'], contentLength: Number(res.headers['content-length']), ...(etag ? { etag } : {}) };
+    if ((res.status === 200 || res.status === 206) && res.streamable) {
+      return { body: res.stream(), contentRange: res.contentRange, contentLength: res.contentLength, ...(res.etag ? { etag: res.etag } : {}) };
     }
-    await this.#refuse(key, res);
+    this.#refuse(key, res);
     return undefined;
   }
 
@@ -439,6 +453,7 @@ export class S3AudioStorage implements AudioStorage {
   close(): void {
     this.client.destroy();
     this.#agent.destroy();
+    this.ranges?.close();
     this.temp.closeIdle();
   }
 }

@@ -1,0 +1,404 @@
+// A small keep-alive HTTP/1.1 GET client for the proxy's reads of S3 objects (S3AudioStorage's
+// `load` and `open` on an http: endpoint): a bounded pool of persistent sockets to one origin, the
+// request written in one write, the answer's head parsed here and its body read straight off the
+// socket (`onread` into the connection's own buffer) into one buffer or a stream. It does what those
+// reads need and nothing else: GET only, answers framed by Content-Length (S3 frames every GetObject
+// answer so; anything else is refused to the caller, which reads another way), no redirects, no TLS.
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { MAX_HEAD_BYTES, parseHead, type ResponseHead } from './http-head.ts';
+
+export interface RangeClientOptions {
+  /** The one origin requests may go to (`http://host:port`); any other URL is refused. */
+  origin: string;
+  /** Most sockets open at once; requests beyond wait for one. */
+  maxSockets: number;
+  /** Host name resolution (tests: virtual-host names on 127.0.0.1). */
+  lookup?: net.LookupFunction | undefined;
+  connectTimeoutMs?: number;
+  /** An idle socket older than this is closed rather than reused (servers close theirs: Node's after 5 s). */
+  idleMs?: number;
+}
+
+/** An answer whose head arrived; its body is read with exactly one of `collect`, `stream` or `discard`. */
+export interface RangeResponse {
+  readonly head: ResponseHead;
+  /** The body, Content-Length bytes in one buffer; rejects when the connection ends before them. */
+  collect(): Promise<Buffer>;
+  /** The body as a stream (its backpressure pauses the socket); fails when the connection ends before the end. */
+  stream(): Readable;
+  /** The body is not wanted: a short one is skipped (the socket is kept), a longer one closes the socket. */
+  discard(): void;
+}
+
+/** What the client did since it was made (tests, diagnostics). */
+export interface RangeClientStats {
+  connections: number;
+  requests: number;
+  retries: number;
+}
+
+/** Bytes each socket reads into; a body leaves it by one copy (into the answer's buffer, or a chunk of the stream). */
+const READ_BUFFER = 64 * 1024;
+/** The longest body `discard` reads to keep the socket (error documents); longer ones close it. */
+const DISCARD_MAX = 64 * 1024;
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
+/** A failure before any byte of the answer: the request may be sent again on another socket. */
+class NoAnswer extends Error {}
+
+/** Where an answer's body goes once the caller chose. */
+interface Sink {
+  /** Bytes of the body; false pauses the socket. */
+  write(buf: Buffer, from: number, to: number): boolean;
+  end(): void;
+  fail(err: Error): void;
+}
+
+/** One request on one connection: the head parsed from the first bytes, then the body counted into a sink. */
+class Exchange implements RangeResponse {
+  head!: ResponseHead;
+  received = 0;
+  #headParts: Buffer[] = [];
+  #headBytes = 0;
+  #remaining = 0;
+  #sink: Sink | undefined;
+  /** Body bytes that arrived with the head, before the caller chose a sink. */
+  #early: Buffer[] = [];
+  #done = false;
+  readonly #conn: Connection;
+  readonly #onHead: (r: Exchange) => void;
+  readonly #onError: (err: Error) => void;
+
+  constructor(conn: Connection, onHead: (r: Exchange) => void, onError: (err: Error) => void) {
+    this.#conn = conn;
+    this.#onHead = onHead;
+    this.#onError = onError;
+  }
+
+  /** Bytes from the socket; false pauses it. */
+  data(buf: Buffer, n: number): boolean {
+    this.received += n;
+    if (this.head === undefined) return this.#headData(buf, n);
+    return this.#bodyData(buf, 0, n);
+  }
+
+  #headData(buf: Buffer, n: number): boolean {
+    // the head usually comes whole in the first read; otherwise its pieces are kept (copied: the buffer is reused)
+    const scanFrom = Math.max(0, this.#headBytes - 3);
+    const joined = this.#headParts.length ? Buffer.concat([...this.#headParts, buf.subarray(0, n)]) : buf.subarray(0, n);
+    const end = joined.indexOf('\r\n\r\n', scanFrom, 'latin1');
+    if (end < 0) {
+      if (joined.length > MAX_HEAD_BYTES) return this.#abort(new Error(`the answer's head exceeds ${MAX_HEAD_BYTES} bytes`));
+      this.#headParts = [Buffer.from(joined)];
+      this.#headBytes = joined.length;
+      return true;
+    }
+    try {
+      this.head = parseHead(joined.toString('latin1', 0, end));
+    } catch (err) {
+      return this.#abort(err as Error);
+    }
+    if (this.head.status < 200) return this.#abort(new Error(`unexpected interim answer ${this.head.status}`));
+    this.#headParts = [];
+    this.#remaining = this.head.contentLength ?? Infinity;
+    const bodyFrom = end + 4;
+    // the body bytes that came with the head wait (copied) for the caller's choice, the socket paused
+    const rest = joined.length - bodyFrom;
+    if (rest > 0) this.#early.push(Buffer.from(joined.subarray(bodyFrom, bodyFrom + Math.min(rest, this.#remaining))));
+    const consumed = Math.min(rest, this.#remaining);
+    this.#remaining -= consumed;
+    if (rest > consumed) this.#conn.reusable = false; // bytes after the body: the connection's framing is lost
+    this.#onHead(this);
+    if (this.#remaining === 0) {
+      if (this.#sink) this.#finish();
+      return true;
+    }
+    return this.#sink !== undefined;
+  }
+
+  #bodyData(buf: Buffer, from: number, to: number): boolean {
+    if (!this.#sink) {
+      // not chosen yet (the socket was paused; a read was already on its way)
+      const take = Math.min(to - from, this.#remaining);
+      this.#early.push(Buffer.from(buf.subarray(from, from + take)));
+      this.#remaining -= take;
+      if (to - from > take) this.#conn.reusable = false;
+      return false;
+    }
+    const take = Math.min(to - from, this.#remaining);
+    if (to - from > take) this.#conn.reusable = false;
+    this.#remaining -= take;
+    const more = take > 0 ? this.#sink.write(buf, from, from + take) : true;
+    if (this.#remaining === 0) {
+      this.#finish();
+      return true;
+    }
+    return more;
+  }
+
+  #abort(err: Error): boolean {
+    this.#conn.reusable = false;
+    this.#conn.socket.destroy(err);
+    return false;
+  }
+
+  #choose(sink: Sink): void {
+    if (this.#sink || !this.head) throw new Error('the body of an answer is read once');
+    this.#sink = sink;
+    for (const b of this.#early) sink.write(b, 0, b.length);
+    this.#early = [];
+    if (this.#remaining === 0) this.#finish();
+    else this.#conn.socket.resume();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#sink!.end();
+    this.#conn.done(this);
+  }
+
+  /** The connection ended or failed during this exchange. */
+  fail(err: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (!this.head) this.#onError(this.received === 0 ? new NoAnswer(err.message, { cause: err }) : err);
+    else {
+      const e = new Error(`the connection closed after ${this.head.contentLength! - this.#remaining} of ${this.head.contentLength} bytes`, { cause: err });
+      if (this.#sink) this.#sink.fail(e);
+      else this.#early = [];
+    }
+  }
+
+  collect(): Promise<Buffer> {
+    const length = this.head.contentLength;
+    if (length === undefined) {
+      this.discard();
+      return Promise.reject(new Error('an answer not framed by Content-Length'));
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const body = Buffer.allocUnsafe(length);
+      let at = 0;
+      this.#choose({
+        write: (buf, from, to) => {
+          at += buf.copy(body, at, from, to);
+          return true;
+        },
+        end: () => resolve(body),
+        fail: reject,
+      });
+    });
+  }
+
+  stream(): Readable {
+    if (this.head.contentLength === undefined) {
+      this.discard();
+      throw new Error('an answer not framed by Content-Length');
+    }
+    const body = new Readable({
+      read: () => {
+        if (!this.#done) this.#conn.socket.resume();
+      },
+      destroy: (err, cb) => {
+        // destroyed before its end (a client gone): the rest of the body is not read, nor the socket reused
+        if (!this.#done) {
+          this.#conn.reusable = false;
+          this.#conn.socket.destroy();
+        }
+        cb(err);
+      },
+    });
+    this.#choose({
+      write: (buf, from, to) => body.push(Buffer.from(buf.subarray(from, to))),
+      end: () => body.push(null),
+      fail: (err) => body.destroy(err),
+    });
+    return body;
+  }
+
+  discard(): void {
+    if (this.#remaining > DISCARD_MAX) {
+      // chunked, framed by the close, or long: not worth reading to keep the socket
+      this.#conn.reusable = false;
+      this.#done = true;
+      this.#conn.socket.destroy();
+      return;
+    }
+    this.#choose({ write: () => true, end: () => {}, fail: () => {} });
+  }
+}
+
+/** A socket of the pool and the exchange it carries, if any. */
+class Connection {
+  readonly socket: net.Socket;
+  exchange: Exchange | undefined;
+  reusable = true;
+  idleSince = 0;
+  readonly #client: S3RangeClient;
+
+  constructor(client: S3RangeClient, o: { host: string; port: number; lookup?: net.LookupFunction | undefined; connectTimeoutMs: number }) {
+    this.#client = client;
+    this.socket = net.connect({
+      host: o.host,
+      port: o.port,
+      noDelay: true,
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        callback: (n: number, buf: Buffer) => {
+          if (this.exchange) return this.exchange.data(buf, n);
+          // bytes while no request is out: the server is not speaking HTTP/1.1 as asked
+          this.socket.destroy();
+          return false;
+        },
+      },
+    });
+    this.socket.setTimeout(o.connectTimeoutMs, () => this.socket.destroy(new Error(`no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)));
+    this.socket.once('connect', () => this.socket.setTimeout(0));
+    let failure: Error | undefined;
+    this.socket.on('error', (err) => (failure = err)); // reported through 'close' to the exchange
+    this.socket.once('end', () => this.socket.destroy());
+    this.socket.once('close', () => {
+      const exchange = this.exchange;
+      this.exchange = undefined;
+      exchange?.fail(failure ?? new Error('the connection closed'));
+      this.#client.closed(this);
+    });
+  }
+
+  send(request: string, exchange: Exchange): void {
+    this.exchange = exchange;
+    this.socket.write(request, 'latin1');
+  }
+
+  done(exchange: Exchange): void {
+    if (this.exchange !== exchange) return;
+    this.exchange = undefined;
+    if (this.reusable && exchange.head.keepAlive) this.#client.release(this);
+    else this.socket.destroy();
+  }
+}
+
+/**
+ * GETs on a bounded pool of keep-alive sockets to one origin. A request that gets no byte of answer
+ * (a refused connection, a server that closed an idle socket as the request went out) is sent once
+ * more on a socket that is not an idle one; a second failure rejects.
+ */
+export class S3RangeClient {
+  readonly stats: RangeClientStats = { connections: 0, requests: 0, retries: 0 };
+  readonly #host: string;
+  readonly #port: number;
+  readonly #hostHeader: string;
+  readonly #origin: string;
+  readonly #max: number;
+  readonly #lookup: net.LookupFunction | undefined;
+  readonly #connectTimeoutMs: number;
+  readonly #idleMs: number;
+  /** Idle sockets, the most recently used last (taken first: the least likely to have been closed). */
+  readonly #idle: Connection[] = [];
+  readonly #all = new Set<Connection>();
+  readonly #waiting: Array<{ resolve: (c: Connection) => void; reject: (err: Error) => void }> = [];
+  #closed = false;
+
+  constructor(o: RangeClientOptions) {
+    const origin = new URL(o.origin);
+    if (origin.protocol !== 'http:') throw new Error(`S3RangeClient speaks plain HTTP only, not ${origin.protocol}`);
+    this.#host = origin.hostname.replace(/^\[|\]$/g, '');
+    this.#port = Number(origin.port || 80);
+    this.#hostHeader = origin.host;
+    this.#origin = origin.origin;
+    this.#max = Math.max(1, o.maxSockets);
+    this.#lookup = o.lookup;
+    this.#connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
+    this.#idleMs = o.idleMs ?? 4_000;
+  }
+
+  /** Sockets open now (idle and busy). */
+  get sockets(): number {
+    return this.#all.size;
+  }
+
+  /** GET `url` (of this client's origin) with `headers`; resolves once the answer's head arrived. */
+  async get(url: string, headers: Record<string, string> = {}): Promise<RangeResponse> {
+    const u = new URL(url);
+    if (u.origin !== this.#origin) throw new Error(`${u.origin} is not this client's origin (${this.#origin})`);
+    let request = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\n`;
+    for (const [name, value] of Object.entries(headers)) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || !HEADER_VALUE.test(value)) throw new Error(`invalid request header ${JSON.stringify(name)}`);
+      request += `${name}: ${value}\r\n`;
+    }
+    request += '\r\n';
+    this.stats.requests++;
+    try {
+      return await this.#exchange(request, await this.#acquire(true));
+    } catch (err) {
+      if (!(err instanceof NoAnswer) || this.#closed) throw err;
+      this.stats.retries++;
+      try {
+        return await this.#exchange(request, await this.#acquire(false));
+      } catch (again) {
+        throw again instanceof NoAnswer ? new Error(`GET ${this.#origin}: ${again.message}`, { cause: again.cause }) : again;
+      }
+    }
+  }
+
+  #exchange(request: string, conn: Connection): Promise<RangeResponse> {
+    return new Promise<RangeResponse>((resolve, reject) => {
+      conn.send(request, new Exchange(conn, resolve, reject));
+    });
+  }
+
+  /** A socket: an idle one if `idleOk` and one is fresh enough, else a new one, else the next released. */
+  #acquire(idleOk: boolean): Connection | Promise<Connection> {
+    if (this.#closed) throw new Error('the S3 range client is closed');
+    if (idleOk) {
+      const now = Date.now();
+      for (let conn = this.#idle.pop(); conn; conn = this.#idle.pop()) {
+        if (!conn.socket.destroyed && now - conn.idleSince < this.#idleMs) {
+          conn.socket.ref();
+          return conn;
+        }
+        conn.socket.destroy();
+      }
+    }
+    if (this.#all.size < this.#max) return this.#connect();
+    // a socket another request releases next has just carried an answer: not a stale idle one
+    return new Promise<Connection>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  #connect(): Connection {
+    const conn = new Connection(this, { host: this.#host, port: this.#port, lookup: this.#lookup, connectTimeoutMs: this.#connectTimeoutMs });
+    this.#all.add(conn);
+    this.stats.connections++;
+    return conn;
+  }
+
+  /** A socket whose answer ended and may carry another request. */
+  release(conn: Connection): void {
+    const waiter = this.#waiting.shift();
+    if (waiter) {
+      waiter.resolve(conn);
+      return;
+    }
+    conn.idleSince = Date.now();
+    conn.socket.unref();
+    this.#idle.push(conn);
+  }
+
+  /** A socket closed (by either side): its place goes to a waiting request. */
+  closed(conn: Connection): void {
+    this.#all.delete(conn);
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    if (!this.#closed && this.#waiting.length > 0 && this.#all.size < this.#max) this.#waiting.shift()!.resolve(this.#connect());
+  }
+
+  /** Closes every socket, idle or busy (their answers fail), and refuses further requests. */
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#waiting.splice(0)) w.reject(new Error('the S3 range client is closed'));
+    for (const conn of [...this.#all]) conn.socket.destroy();
+    this.#idle.length = 0;
+  }
+}
