@@ -94,12 +94,15 @@ class Exchange implements RangeResponse {
       this.#headBytes = joined.length;
       return true;
     }
+    let head: ResponseHead;
     try {
-      this.head = parseHead(joined.toString('latin1', 0, end));
+      head = parseHead(joined.toString('latin1', 0, end));
     } catch (err) {
       return this.#abort(err as Error);
     }
-    if (this.head.status < 200) return this.#abort(new Error(`unexpected interim answer ${this.head.status}`));
+    // GETs without Expect get no 1xx; one is not skipped here but refused (the caller reads another way)
+    if (head.status < 200) return this.#abort(new Error(`unexpected interim answer ${head.status}`));
+    this.head = head;
     this.#headParts = [];
     this.#remaining = this.head.contentLength ?? Infinity;
     const bodyFrom = end + 4;

@@ -252,5 +252,15 @@ describe('S3RangeClient against a server answering what S3 should not', () => {
     await assert.rejects(client.get('http://elsewhere.example/b/k'), /not this client's origin/);
     client.close();
     await chunked.close();
+    // an interim answer or a head that is not HTTP: an error, not a hang nor a retry
+    for (const [answer, expected] of [['HTTP/1.1 100 Continue\r\n\r\n', /interim answer 100/], ['SSH-2.0-OpenSSH\r\n\r\n', /status line/]] as const) {
+      const srv = await rawServer(answer);
+      const c = new S3RangeClient({ origin: srv.origin, maxSockets: 1 });
+      clients.push(c);
+      await assert.rejects(c.get(`${srv.origin}/b/k`), expected);
+      assert.equal(c.stats.retries, 0);
+      c.close();
+      await srv.close();
+    }
   });
 });
