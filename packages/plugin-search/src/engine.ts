@@ -159,6 +159,19 @@ function source(request: SearchRequest, dialect: Dialect, em: EntityManager): So
       const { type: _t, date_start: _s, date_end: _e, ...rest } = filters;
       filters = rest;
     }
+  } else if (request.sortBy === 'relevance' || request.sortBy === 'date') {
+    // the narrow copy of date, type and committee (search-0006), not each match's wide debate row
+    src = {
+      from: 'from search_debate_fts join search_debate_facets d on d.debate_id = search_debate_fts.rowid where search_debate_fts match ?',
+      params,
+      id: 'd.debate_id',
+      // bm25: lower is better; weights per column: title, agenda/keywords/tags, names, description
+      score: '(-bm25(search_debate_fts, 10.0, 4.0, 3.0, 1.0))',
+      date: 'd.date',
+      type: 'd.type',
+      commission: 'd.commission_id',
+      year: yearExpression(dialect, 'd.date'),
+    };
   } else {
     src = {
       from: 'from search_debate_fts join debate d on d.id = search_debate_fts.rowid where search_debate_fts match ?',

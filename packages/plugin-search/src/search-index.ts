@@ -1,6 +1,6 @@
 import { dialectOfConfig, openSessionPool, type CacheNamespace, type Dialect, type EntityManager, type PluginContext, type PluginHealth, type SessionPool } from '@robian/core';
 import { SEARCH_PLANNER_SETTINGS } from './engine.ts';
-import { SQLITE_UP } from './migrations.ts';
+import { SQLITE_FACETS_FILL, SQLITE_UP } from './migrations.ts';
 
 /** What the plugin offers other plugins and the CLI (`ctx.services.get('search')`). */
 export interface SearchService {
@@ -30,6 +30,8 @@ async function reindexAll(em: EntityManager, dialect: Dialect): Promise<number> 
       const ctx = tx.getTransactionContext();
       await c.execute('delete from search_debate_fts', [], 'run', ctx);
       await c.execute(SQLITE_REINDEX, [], 'run', ctx);
+      await c.execute('delete from search_debate_facets', [], 'run', ctx);
+      await c.execute(SQLITE_FACETS_FILL, [], 'run', ctx);
     });
   }
   const [row] = await conn.execute<{ n: number | string }[]>(dialect === 'postgresql' ? 'select count(*) as n from search_debate' : 'select count(*) as n from search_debate_fts');
@@ -96,7 +98,10 @@ export class SearchIndex implements SearchService {
   async status(): Promise<{ debates: number; indexed: number }> {
     const conn = (this.ctx.orm.em.fork() as unknown as EntityManager).getConnection();
     const [row] = await conn.execute<{ debates: number | string; indexed: number | string }[]>(
-      `select (select count(*) from debate) as debates, (select count(*) from ${this.dialect === 'postgresql' ? 'search_debate' : 'search_debate_fts'}) as indexed`,
+      this.dialect === 'postgresql'
+        ? 'select (select count(*) from debate) as debates, (select count(*) from search_debate) as indexed'
+        : // a debate is found when it has its document and its copy of date, type and committee
+          'select (select count(*) from debate) as debates, min((select count(*) from search_debate_fts), (select count(*) from search_debate_facets)) as indexed',
     );
     return { debates: Number(row?.debates ?? 0), indexed: Number(row?.indexed ?? 0) };
   }
