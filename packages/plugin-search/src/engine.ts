@@ -259,7 +259,10 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
     // through the text index and then sort them all by date, 1.5–3× the time (docs/performance.md).
     const run = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => (pool ? pool.query<T>(sql, params) : withPlannerSettings<T[]>(em, sql, params));
     const bound =
-      request.exactLimit !== undefined && ranked && !joinsDebate(src) && (await estimatedMatches(run, `select 1 ${src.from}`, [...match, ...src.params])) > request.exactLimit;
+      request.exactLimit !== undefined &&
+      ranked &&
+      !joinsDebate(src) &&
+      boundPays(await Promise.all([estimatedMatches(run, `select 1 ${src.from}`, [...match, ...src.params]), indexedRows(run)]), request.exactLimit);
     const candidates = (columns: string) => `(select ${columns} ${src.from} order by ${src.date} desc, ${src.id} desc limit ?) as c`;
     // the score is computed inside the candidate set, so that its sort by date carries three narrow
     // columns and not the documents (a sort of 1,500 documents cost more than the ranking itself)
@@ -369,6 +372,24 @@ export async function estimatedMatches(run: <T extends Record<string, unknown>>(
   const value = row?.['QUERY PLAN'];
   const plan = (typeof value === 'string' ? JSON.parse(value) : value) as { Plan?: { 'Plan Rows'?: number } }[] | undefined;
   return Number(plan?.[0]?.Plan?.['Plan Rows'] ?? Number.POSITIVE_INFINITY);
+}
+
+/**
+ * Whether the bounded statements cost less than the exact ones. The exact ones read every match; the
+ * bounded ones walk the date index until `limit + 1` matches, so read about `limit × rows / matches`
+ * rows: fewer only when `matches² > limit × rows` (for 100,000 debates and a limit of 5,000: above
+ * ~22,000 matches). `deputy name "Lemaître"` (6,068 matches) answered exactly: 30.6 → 22.9 ms p50;
+ * `commission` (54,360) bounded: 51.6 → 21.7 ms (docs/decisions.md, Transcripts and moment search, 11).
+ * Without statistics (`rows` ≤ 0) only the limit counts.
+ */
+export function boundPays([matches, rows]: [number, number], limit: number): boolean {
+  return matches > limit && (rows <= 0 || matches * matches > limit * rows);
+}
+
+/** PostgreSQL's count of `search_debate`'s rows from its statistics (-1 before the first `ANALYZE`). */
+async function indexedRows(run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>): Promise<number> {
+  const [row] = await run<{ n: number | string }>("select cast(reltuples as float8) as n from pg_class where oid = cast('search_debate' as regclass)", []);
+  return Number(row?.n ?? -1);
 }
 
 /** Whether the matches are read through `debate` (sorted by one of its own columns): then no bound. */

@@ -171,7 +171,8 @@ for (const mode of STORAGE_MODES) {
     });
 
     it('bounds broad debate searches (a flagged lower bound), stays exact for narrow queries', async () => {
-      // PostgreSQL bounds a query it expects to match more than the limit: its estimate comes from
+      // PostgreSQL bounds a query it expects to match more than the limit — and enough of the table
+      // that walking it to the limit pays (matches² > limit × rows: 120² > 110 × ~125) —: its estimate comes from
       // the statistics of the text index, which a fresh table has not got yet (autovacuum gathers them);
       // SQLite bounds any query that has more matches than the limit
       const fresh = (await (await host.request('/api/search?q=questions&per_page=4')).json()) as { total: number; total_exact: boolean };
