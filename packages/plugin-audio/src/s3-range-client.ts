@@ -16,6 +16,12 @@ export interface RangeClientOptions {
   /** Host name resolution (tests: virtual-host names on 127.0.0.1). */
   lookup?: net.LookupFunction | undefined;
   connectTimeoutMs?: number;
+  /**
+   * The longest wait, once a request is out, for the first bytes of its answer's head (a server that
+   * accepts and never answers); the socket is then closed and the GET fails. Not applied to the body,
+   * whose socket a slow listener may pause. Default 30 s.
+   */
+  answerTimeoutMs?: number;
   /** An idle socket older than this is closed rather than reused (servers close theirs: Node's after 5 s). */
   idleMs?: number;
 }
@@ -103,6 +109,7 @@ class Exchange implements RangeResponse {
     // GETs without Expect get no 1xx; one is not skipped here but refused (the caller reads another way)
     if (head.status < 200) return this.#abort(new Error(`unexpected interim answer ${head.status}`));
     this.head = head;
+    this.#conn.headArrived();
     this.#headParts = [];
     this.#remaining = this.head.contentLength ?? Infinity;
     const bodyFrom = end + 4;
@@ -240,8 +247,11 @@ class Connection {
   idleSince = 0;
   readonly #client: S3RangeClient;
 
-  constructor(client: S3RangeClient, o: { host: string; port: number; lookup?: net.LookupFunction | undefined; connectTimeoutMs: number }) {
+  readonly #answerTimeoutMs: number;
+
+  constructor(client: S3RangeClient, o: { host: string; port: number; lookup?: net.LookupFunction | undefined; connectTimeoutMs: number; answerTimeoutMs: number }) {
     this.#client = client;
+    this.#answerTimeoutMs = o.answerTimeoutMs;
     this.socket = net.connect({
       host: o.host,
       port: o.port,
@@ -257,8 +267,16 @@ class Connection {
         },
       },
     });
-    this.socket.setTimeout(o.connectTimeoutMs, () => this.socket.destroy(new Error(`no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)));
-    this.socket.once('connect', () => this.socket.setTimeout(0));
+    // one timer, two uses: until connected, then (while a request waits for its head) until answered
+    let connected = false;
+    this.socket.setTimeout(o.connectTimeoutMs);
+    this.socket.on('timeout', () =>
+      this.socket.destroy(new Error(connected ? `no answer from ${o.host}:${o.port} within ${this.#answerTimeoutMs} ms` : `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)),
+    );
+    this.socket.once('connect', () => {
+      connected = true;
+      this.socket.setTimeout(this.exchange && !this.exchange.head ? this.#answerTimeoutMs : 0);
+    });
     let failure: Error | undefined;
     this.socket.on('error', (err) => (failure = err)); // reported through 'close' to the exchange
     this.socket.once('end', () => this.socket.destroy());
@@ -272,7 +290,13 @@ class Connection {
 
   send(request: string, exchange: Exchange): void {
     this.exchange = exchange;
+    if (!this.socket.connecting) this.socket.setTimeout(this.#answerTimeoutMs);
     this.socket.write(request, 'latin1');
+  }
+
+  /** The head of the answer came: its body may take as long as its reader (a paused socket is quiet). */
+  headArrived(): void {
+    this.socket.setTimeout(0);
   }
 
   done(exchange: Exchange): void {
@@ -297,6 +321,7 @@ export class S3RangeClient {
   readonly #max: number;
   readonly #lookup: net.LookupFunction | undefined;
   readonly #connectTimeoutMs: number;
+  readonly #answerTimeoutMs: number;
   readonly #idleMs: number;
   /** Idle sockets, the most recently used last (taken first: the least likely to have been closed). */
   readonly #idle: Connection[] = [];
@@ -314,6 +339,7 @@ export class S3RangeClient {
     this.#max = Math.max(1, o.maxSockets);
     this.#lookup = o.lookup;
     this.#connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
+    this.#answerTimeoutMs = o.answerTimeoutMs ?? 30_000;
     this.#idleMs = o.idleMs ?? 4_000;
   }
 
@@ -371,7 +397,7 @@ export class S3RangeClient {
   }
 
   #connect(): Connection {
-    const conn = new Connection(this, { host: this.#host, port: this.#port, lookup: this.#lookup, connectTimeoutMs: this.#connectTimeoutMs });
+    const conn = new Connection(this, { host: this.#host, port: this.#port, lookup: this.#lookup, connectTimeoutMs: this.#connectTimeoutMs, answerTimeoutMs: this.#answerTimeoutMs });
     this.#all.add(conn);
     this.stats.connections++;
     return conn;

@@ -217,6 +217,26 @@ describe('S3RangeClient against a server answering what S3 should not', () => {
   const clients: S3RangeClient[] = [];
   after(() => clients.forEach((c) => c.close()));
 
+  it('gives up on a server that accepts and never answers (twice: the GET is sent once more), not on a slow reader of a body', async () => {
+    const silent = await rawServer('');
+    const client = new S3RangeClient({ origin: silent.origin, maxSockets: 2, answerTimeoutMs: 100 });
+    clients.push(client);
+    await assert.rejects(client.get(`${silent.origin}/b/k`), /no answer from 127\.0\.0\.1:\d+ within 100 ms/);
+    assert.equal(silent.seen.length, 2, 'the request and its one retry on a fresh socket');
+    client.close();
+    await silent.close();
+    // the answer's head came: the body waits for its reader as long as it takes
+    const body = randomBytes(256 * 1024);
+    const slow = await rawServer(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\n\r\n${body.toString('latin1')}`);
+    const reader = new S3RangeClient({ origin: slow.origin, maxSockets: 1, answerTimeoutMs: 100 });
+    clients.push(reader);
+    const stream = (await reader.get(`${slow.origin}/b/k`)).stream();
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok((await bytesOf(stream)).equals(body));
+    reader.close();
+    await slow.close();
+  });
+
   it('reads a head and a body that arrive in many small pieces', async () => {
     const srv = await rawServer('HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-11/12\r\nContent-Length: 12\r\n\r\nhello, world', 3);
     const client = new S3RangeClient({ origin: srv.origin, maxSockets: 1 });
