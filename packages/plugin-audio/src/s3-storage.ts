@@ -4,15 +4,15 @@ import { rm, stat as statFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { FORMATS, MIME_TYPES, type AudioFormat } from './renditions.ts';
 import { slice } from './s3-bodies.ts';
 import { S3RangeClient } from './s3-range-client.ts';
 import { nodeHttpAnswer, rangeClientAnswer, type SignedAnswer } from './s3-signed-get.ts';
-import { staleUploadsOf } from './s3-stale-uploads.ts';
-import { LocalAudioStorage, assertKey, type AudioStorage, type StaleUpload, type StaleUploadReport, type StoredFile, type UrlOptions } from './storage.ts';
+import { abortStaleUploads } from './s3-stale-uploads.ts';
+import { LocalAudioStorage, assertKey, type AudioStorage, type StaleUploadReport, type StoredFile, type UrlOptions } from './storage.ts';
 
 export interface S3StorageConfig {
   bucket: string;
@@ -63,7 +63,6 @@ function contentTypeOf(key: string): string {
 }
 
 /** A server without an operation answers 501 NotImplemented (s3rver: ListMultipartUploads). */
-const isNotImplemented = (err: unknown) => err instanceof S3ServiceException && (err.name === 'NotImplemented' || err.$metadata?.httpStatusCode === 501);
 
 /** RFC 3986 encoding, as SigV4 canonicalises it (encodeURIComponent leaves !'()* alone). */
 const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -359,50 +358,7 @@ export class S3AudioStorage implements AudioStorage {
    * that cannot list uploads (501) is reported (`supported: false`), not thrown: cleanup goes on.
    */
   async abortStaleUploads(o: { olderThan: Date; dryRun?: boolean }): Promise<StaleUploadReport> {
-    const found: StaleUpload[] = [];
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
-      } catch (err) {
-        if (!isNotImplemented(err)) throw err;
-        return { supported: false, uploads: [], detail: `s3://${this.bucket} does not list multipart uploads (ListMultipartUploads: ${(err as Error).name}): abandoned parts are left to a lifecycle rule (AbortIncompleteMultipartUpload)` };
-      }
-      for (const u of staleUploadsOf(page.Uploads ?? [], this.prefix, o.olderThan)) {
-        const stale: StaleUpload = { key: u.key, uploadId: u.uploadId, initiated: u.initiated, bytes: await this.#uploadedBytes(u.objectKey, u.uploadId) };
-        if (!o.dryRun) {
-          try {
-            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.objectKey, UploadId: u.uploadId }));
-          } catch (err) {
-            if (!(err instanceof S3ServiceException && (err.name === 'NoSuchUpload' || err.$metadata?.httpStatusCode === 404))) throw err;
-            continue; // aborted (or completed) meanwhile by another instance
-          }
-        }
-        found.push(stale);
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-    } while (keyMarker);
-    return { supported: true, uploads: found };
-  }
-
-  /** The bytes the parts of an upload hold (0 when the upload is gone meanwhile). */
-  async #uploadedBytes(objectKey: string, uploadId: string): Promise<number> {
-    let bytes = 0;
-    let marker: string | undefined;
-    try {
-      do {
-        const page = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId, PartNumberMarker: marker }));
-        for (const p of page.Parts ?? []) bytes += Number(p.Size ?? 0);
-        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-      } while (marker);
-    } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchUpload' || err.$metadata?.httpStatusCode === 404)) return 0;
-      throw err;
-    }
-    return bytes;
+    return abortStaleUploads(this.client, this.bucket, this.prefix, o);
   }
 
   /**

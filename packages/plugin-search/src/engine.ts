@@ -159,24 +159,15 @@ function source(request: SearchRequest, dialect: Dialect, em: EntityManager): So
       const { type: _t, date_start: _s, date_end: _e, ...rest } = filters;
       filters = rest;
     }
-  } else if (request.sortBy === 'relevance' || request.sortBy === 'date') {
-    // the narrow copy of date, type and committee (search-0006), not each match's wide debate row
-    src = {
-      from: 'from search_debate_fts join search_debate_facets d on d.debate_id = search_debate_fts.rowid where search_debate_fts match ?',
-      params,
-      id: 'd.debate_id',
-      // bm25: lower is better; weights per column: title, agenda/keywords/tags, names, description
-      score: '(-bm25(search_debate_fts, 10.0, 4.0, 3.0, 1.0))',
-      date: 'd.date',
-      type: 'd.type',
-      commission: 'd.commission_id',
-      year: yearExpression(dialect, 'd.date'),
-    };
   } else {
+    // sorted by relevance or date: the narrow copy of date, type and committee (search-0006), not
+    // each match's wide debate row; by another column, the debate it is read from
+    const narrow = request.sortBy === 'relevance' || request.sortBy === 'date';
+    const [table, id] = narrow ? ['search_debate_facets', 'd.debate_id'] : ['debate', 'd.id'];
     src = {
-      from: 'from search_debate_fts join debate d on d.id = search_debate_fts.rowid where search_debate_fts match ?',
+      from: `from search_debate_fts join ${table} d on ${id} = search_debate_fts.rowid where search_debate_fts match ?`,
       params,
-      id: 'd.id',
+      id,
       // bm25: lower is better; weights per column: title, agenda/keywords/tags, names, description
       score: '(-bm25(search_debate_fts, 10.0, 4.0, 3.0, 1.0))',
       date: 'd.date',
@@ -257,7 +248,7 @@ export async function runSearch(em: EntityManager, dialect: Dialect, request: Se
     // checked as it goes), so a query matching half the corpus ranks and groups a bounded set. The
     // others (nearly all) take the exact statements: bounded, they would still read every match
     // through the text index and then sort them all by date, 1.5–3× the time (docs/performance.md).
-    const run = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => (pool ? pool.query<T>(sql, params) : withPlannerSettings<T[]>(em, sql, params));
+    const run: Run = (sql, params) => (pool ? pool.query(sql, params) : withPlannerSettings(em, sql, params));
     const bound =
       request.exactLimit !== undefined &&
       ranked &&
@@ -361,13 +352,16 @@ function committeeOf(value: number, count: number, r: CommitteeRow): FacetCommit
   return { value, count, externalId: String(r.c_external_id), name: String(r.c_name), shortName: r.c_short_name, slug: String(r.c_slug) };
 }
 
+/** Runs one statement and answers its rows (the search pool's, or a transaction with the planner settings). */
+export type Run = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>;
+
 /**
  * PostgreSQL's estimate of the rows a statement returns (`explain`, planned and not run: a round trip
  * and ~0.2 ms). From the text index's statistics: close for one word or prefix (`commission`: 54,350
  * for 54,360), low for words that go together (`questions au gouvernement`: 1,163 for 10,247), which
  * then get the exact statements — exact beyond `exactLimit`, and still faster than bounded there.
  */
-export async function estimatedMatches(run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>, sql: string, params: unknown[]): Promise<number> {
+export async function estimatedMatches(run: Run, sql: string, params: unknown[]): Promise<number> {
   const [row] = await run<{ 'QUERY PLAN': unknown }>(`explain (format json) ${sql}`, params);
   const value = row?.['QUERY PLAN'];
   const plan = (typeof value === 'string' ? JSON.parse(value) : value) as { Plan?: { 'Plan Rows'?: number } }[] | undefined;
@@ -387,7 +381,7 @@ export function boundPays([matches, rows]: [number, number], limit: number): boo
 }
 
 /** PostgreSQL's count of `search_debate`'s rows from its statistics (-1 before the first `ANALYZE`). */
-async function indexedRows(run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>): Promise<number> {
+async function indexedRows(run: Run): Promise<number> {
   const [row] = await run<{ n: number | string }>("select cast(reltuples as float8) as n from pg_class where oid = cast('search_debate' as regclass)", []);
   return Number(row?.n ?? -1);
 }

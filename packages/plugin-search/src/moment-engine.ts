@@ -1,5 +1,5 @@
 import { CommissionSchema, DeputySchema, commissionMatch, deputyMatch, type Dialect, type EntityManager, type SessionPool } from '@robian/core';
-import { directFilter, estimatedMatches, filterSubquery, type SearchFilters } from './engine.ts';
+import { directFilter, estimatedMatches, filterSubquery, type Run, type SearchFilters } from './engine.ts';
 import { toMomentFts5Query, toMomentTsQuery } from './moment-query.ts';
 import { hasTerms, type ParsedQuery } from './query.ts';
 
@@ -147,7 +147,7 @@ export async function runMomentSearch(em: EntityManager, dialect: Dialect, reque
   if (request.debateIds && request.debateIds.length === 0) return empty;
   const compiled = await compile(em, dialect, request);
   if (!compiled) return empty;
-  const run = <T extends Record<string, unknown>>(sql: string, params: unknown[]) => (pool ? pool.query<T>(sql, params) : em.getConnection().execute<T[]>(sql, params));
+  const run: Run = (sql, params) => (pool ? pool.query(sql, params) : em.getConnection().execute(sql, params));
   const ranked = hasTerms(request.query);
   const limit = request.exactLimit + 1;
   // A search with words that PostgreSQL expects to match more than a few candidate sets' worth walks a
@@ -169,7 +169,7 @@ export async function runMomentSearch(em: EntityManager, dialect: Dialect, reque
 
 /** The page, total and facets of the candidates: the `limit` most recent moments `compiled` selects. */
 async function candidatePage(
-  run: <T extends Record<string, unknown>>(sql: string, params: unknown[]) => Promise<T[]>,
+  run: Run,
   dialect: Dialect,
   request: MomentRequest,
   compiled: Pick<Compiled, 'select' | 'params'>,
